@@ -1,0 +1,77 @@
+"""vocwatch storage: typed tables, engines, migrations and the queries the pipeline stages run.
+
+Repository functions take a `Session` and never commit: the stage that calls them owns the transaction
+(`with sessions.begin() as session:`), so a stage's reads, writes and state changes commit together.
+
+    engine = storage.make_engine("sqlite:///data/vocwatch.db")
+    storage.upgrade(engine)
+    sessions = storage.make_session_factory(engine)
+    with sessions.begin() as session:
+        result = storage.mentions.insert_new_mentions(session, items)
+"""
+
+from storage import aggregates, alerts, cases, catalog, mentions, models, runs, sources
+from storage.aggregates import TouchpointSummary
+from storage.base import Base, UTCDateTime
+from storage.engine import make_engine, make_session_factory
+from storage.enums import (
+    AlertKind,
+    AlertStatus,
+    CaseStatus,
+    CrawlRunStatus,
+    DigestStatus,
+    IncidentStatus,
+    JourneyStage,
+    MentionStatus,
+    SentimentLabel,
+    SurveyMetric,
+    UserRole,
+)
+from storage.errors import (
+    MigrationError,
+    NaiveDatetimeError,
+    StorageError,
+    UnknownTouchpointError,
+    UnsupportedDatabaseError,
+)
+from storage.mentions import InsertResult, NewMention, content_hash
+from storage.migrate import current_revision, downgrade, head_revision, upgrade
+
+__all__ = [
+    "AlertKind",
+    "AlertStatus",
+    "Base",
+    "CaseStatus",
+    "CrawlRunStatus",
+    "DigestStatus",
+    "IncidentStatus",
+    "InsertResult",
+    "JourneyStage",
+    "MentionStatus",
+    "MigrationError",
+    "NaiveDatetimeError",
+    "NewMention",
+    "SentimentLabel",
+    "StorageError",
+    "SurveyMetric",
+    "TouchpointSummary",
+    "UTCDateTime",
+    "UnknownTouchpointError",
+    "UnsupportedDatabaseError",
+    "UserRole",
+    "aggregates",
+    "alerts",
+    "cases",
+    "catalog",
+    "content_hash",
+    "current_revision",
+    "downgrade",
+    "head_revision",
+    "make_engine",
+    "make_session_factory",
+    "mentions",
+    "models",
+    "runs",
+    "sources",
+    "upgrade",
+]

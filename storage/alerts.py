@@ -1,0 +1,125 @@
+"""The Slack outbox: queue alerts once, claim the due ones, and record each step of their delivery.
+
+The `mark_*` functions only change attributes of a claimed row; the dispatcher commits them in its own
+transactions (the `sending` mark is committed BEFORE the Slack call, so a crash after the call is
+reconciled from Slack instead of posting twice).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage._dialect import insert_for
+from storage.enums import AlertKind, AlertStatus
+from storage.models import Alert
+
+__all__ = [
+    "claim_due",
+    "enqueue_alert",
+    "list_stuck_sending",
+    "mark_failed",
+    "mark_retry",
+    "mark_sending",
+    "mark_sent",
+    "mark_suppressed",
+]
+
+
+def enqueue_alert(
+    session: Session,
+    *,
+    kind: AlertKind,
+    dedup_key: str,
+    channel: str,
+    text: str,
+    blocks: list[dict[str, Any]],
+    mention_id: int | None = None,
+    incident_id: int | None = None,
+    now: datetime,
+) -> int | None:
+    """Queue an alert due now; returns its id, or None when `dedup_key` was queued before.
+
+    The unique `dedup_key` makes "the same mention or copy never twice" a database guarantee.
+    """
+    stmt = (
+        insert_for(session, Alert)
+        .values(
+            kind=kind,
+            dedup_key=dedup_key,
+            channel=channel,
+            status=AlertStatus.PENDING,
+            attempts=0,
+            text=text,
+            blocks=blocks,
+            mention_id=mention_id,
+            incident_id=incident_id,
+            created_at=now,
+            next_attempt_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=[Alert.dedup_key])
+        .returning(Alert.id)
+    )
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def claim_due(session: Session, *, now: datetime, limit: int) -> list[Alert]:
+    """Pending alerts whose `next_attempt_at` has come, oldest first, locked (SKIP LOCKED on PostgreSQL)."""
+    stmt = (
+        select(Alert)
+        .where(Alert.status == AlertStatus.PENDING, Alert.next_attempt_at <= now)
+        .order_by(Alert.next_attempt_at, Alert.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(session.scalars(stmt))
+
+
+def list_stuck_sending(session: Session, *, claimed_before: datetime | None = None) -> list[Alert]:
+    """Alerts left in `sending` (the process died between marking and recording the Slack answer).
+
+    `claimed_before` excludes alerts another live dispatcher may be posting right now.
+    """
+    stmt = select(Alert).where(Alert.status == AlertStatus.SENDING)
+    if claimed_before is not None:
+        stmt = stmt.where(Alert.claimed_at < claimed_before)
+    return list(session.scalars(stmt.order_by(Alert.id).with_for_update(skip_locked=True)))
+
+
+def mark_sending(alert: Alert, *, now: datetime) -> None:
+    """About to call Slack: counts the attempt and records when, for reconciliation."""
+    alert.status = AlertStatus.SENDING
+    alert.attempts += 1
+    alert.claimed_at = now
+
+
+def mark_sent(alert: Alert, *, ts: str, channel_id: str, now: datetime) -> None:
+    """Slack accepted the message; `ts` + `channel_id` address it for thread replies and updates."""
+    alert.status = AlertStatus.SENT
+    alert.slack_ts = ts
+    alert.slack_channel_id = channel_id
+    alert.sent_at = now
+    alert.last_error = None
+
+
+def mark_retry(alert: Alert, *, error: str, next_attempt_at: datetime) -> None:
+    """A transient failure (rate limit, 5xx): back to pending, not before `next_attempt_at`."""
+    alert.status = AlertStatus.PENDING
+    alert.last_error = error
+    alert.next_attempt_at = next_attempt_at
+    alert.claimed_at = None
+
+
+def mark_failed(alert: Alert, *, error: str) -> None:
+    """A permanent failure (channel_not_found, invalid_blocks...): retrying cannot help."""
+    alert.status = AlertStatus.FAILED
+    alert.last_error = error
+
+
+def mark_suppressed(alert: Alert, *, reason: str) -> None:
+    """Held back by policy (channel budget, cooldown); kept so the digest can count what was held."""
+    alert.status = AlertStatus.SUPPRESSED
+    alert.last_error = reason

@@ -1,0 +1,107 @@
+"""Status and category vocabularies shared by the tables and the packages that write them.
+
+They are `StrEnum`s so that code compares them with plain strings and rows store their lowercase
+*values* in VARCHAR columns (see `storage.base`): adding a member later needs no migration, and a raw
+`SELECT ... WHERE status = 'pending'` reads naturally.
+"""
+
+from __future__ import annotations
+
+import enum
+
+__all__ = [
+    "AlertKind",
+    "AlertStatus",
+    "CaseStatus",
+    "CrawlRunStatus",
+    "DigestStatus",
+    "IncidentStatus",
+    "JourneyStage",
+    "MentionStatus",
+    "SentimentLabel",
+    "SurveyMetric",
+    "UserRole",
+]
+
+
+class JourneyStage(enum.StrEnum):
+    """Customer-journey stages, in journey order (reports sort touchpoints by this order)."""
+
+    DISCOVER = "discover"
+    DECIDE = "decide"
+    BUY = "buy"
+    RECEIVE = "receive"
+    ONBOARD = "onboard"
+    USE = "use"
+    GET_HELP = "get_help"
+    RENEW = "renew"
+
+
+class MentionStatus(enum.StrEnum):
+    """Where a mention is in the pipeline; `new` rows are the analysis queue."""
+
+    NEW = "new"
+    ANALYZED = "analyzed"
+    FAILED = "failed"
+
+
+class SentimentLabel(enum.StrEnum):
+    NEGATIVE = "negative"
+    NEUTRAL = "neutral"
+    POSITIVE = "positive"
+
+
+class AlertKind(enum.StrEnum):
+    MENTION = "mention"
+    SPIKE = "spike"
+    SOURCE_HEALTH = "source_health"
+    DIGEST = "digest"
+    OPS = "ops"
+
+
+class AlertStatus(enum.StrEnum):
+    """Outbox states: pending -> sending -> sent; `sending` survives a crash and is reconciled, not resent."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    SUPPRESSED = "suppressed"
+
+
+class CaseStatus(enum.StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+    DISMISSED = "dismissed"
+
+
+class CrawlRunStatus(enum.StrEnum):
+    RUNNING = "running"
+    OK = "ok"
+    FAILED = "failed"
+
+
+class UserRole(enum.StrEnum):
+    ADMIN = "admin"
+    AGENT = "agent"
+    VIEWER = "viewer"
+
+
+class IncidentStatus(enum.StrEnum):
+    """An open incident keeps collecting mentions into its Slack thread; a closed one does not."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class DigestStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class SurveyMetric(enum.StrEnum):
+    NPS = "nps"
+    CSAT = "csat"
+    CES = "ces"

@@ -1,0 +1,185 @@
+"""Writing new mentions exactly once, and claiming them for analysis."""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from storage._dialect import insert_for
+from storage.enums import MentionStatus
+from storage.models import Mention
+
+__all__ = [
+    "InsertResult",
+    "NewMention",
+    "claim_new",
+    "content_hash",
+    "insert_new_mentions",
+    "known_external_ids",
+    "normalise_for_hash",
+]
+
+# Well below SQLite's and PostgreSQL's bound-parameter limits for IN (...) lists.
+_IN_CHUNK = 500
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewMention:
+    """A mention as a crawler hands it over: plain values, no ORM, times tz-aware UTC."""
+
+    source_id: int
+    external_id: str
+    url: str
+    text: str
+    collected_at: datetime
+    raw: str = ""
+    title: str | None = None
+    author: str | None = None
+    lang: str | None = None
+    rating: float | None = None
+    published_at: datetime | None = None
+    author_followers: int | None = None
+    score: int | None = None
+    replies: int | None = None
+    reposts: int | None = None
+    likes: int | None = None
+    touchpoint_id: int | None = None
+
+
+@dataclass(frozen=True)
+class InsertResult:
+    """What one `insert_new_mentions` call did.
+
+    `duplicates` counts items already stored under the same (source, external_id), i.e. seen by an
+    earlier crawl (or twice in this batch); `copies` counts NEW rows whose text matched an earlier
+    mention's and that were linked to it through `duplicate_of_id`.
+    """
+
+    new_ids: list[int] = field(default_factory=list)
+    duplicates: int = 0
+    copies: int = 0
+
+
+def normalise_for_hash(text: str) -> str:
+    """Fold the differences that cross-posting introduces: Unicode forms, case and whitespace."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def content_hash(text: str) -> str:
+    """SHA-256 hex of the normalised text: equal for copies of the same text posted elsewhere."""
+    return _sha256(normalise_for_hash(text))
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def insert_new_mentions(session: Session, items: Sequence[NewMention]) -> InsertResult:
+    """Insert the items that are not stored yet; a rerun of the same crawl inserts nothing.
+
+    The database decides what is new (ON CONFLICT (source_id, external_id) DO NOTHING), so concurrent
+    crawlers cannot insert the same mention twice. Rows are inserted one statement at a time so that the
+    id RETURNING gives back belongs to a known item and a copy within the same batch can point at the
+    first one; crawl batches are small (~100), so this costs little.
+    An item whose normalised text is empty is never linked as a copy: empty texts say nothing alike.
+    """
+    normalised = [normalise_for_hash(item.text) for item in items]
+    hashes = [_sha256(text) for text in normalised]
+    originals = _first_mention_by_hash(session, {h for h, n in zip(hashes, normalised, strict=True) if n})
+    new_ids: list[int] = []
+    duplicates = copies = 0
+    for item, digest, text in zip(items, hashes, normalised, strict=True):
+        linkable = bool(text)
+        duplicate_of_id = originals.get(digest) if linkable else None
+        stmt = (
+            insert_for(session, Mention)
+            .values(
+                source_id=item.source_id,
+                external_id=item.external_id,
+                url=item.url,
+                author=item.author,
+                title=item.title,
+                text=item.text,
+                raw=item.raw,
+                lang=item.lang,
+                rating=item.rating,
+                published_at=item.published_at,
+                collected_at=item.collected_at,
+                author_followers=item.author_followers,
+                score=item.score,
+                replies=item.replies,
+                reposts=item.reposts,
+                likes=item.likes,
+                content_hash=digest,
+                duplicate_of_id=duplicate_of_id,
+                touchpoint_id=item.touchpoint_id,
+                status=MentionStatus.NEW,
+            )
+            .on_conflict_do_nothing(index_elements=[Mention.source_id, Mention.external_id])
+            .returning(Mention.id)
+        )
+        new_id = session.execute(stmt).scalar_one_or_none()
+        if new_id is None:
+            duplicates += 1
+            continue
+        new_ids.append(new_id)
+        if duplicate_of_id is not None:
+            copies += 1
+        elif linkable:
+            originals[digest] = new_id
+    return InsertResult(new_ids=new_ids, duplicates=duplicates, copies=copies)
+
+
+def known_external_ids(session: Session, source_id: int, external_ids: Collection[str]) -> set[str]:
+    """The subset of `external_ids` already stored for the source: a crawler stops paginating at them."""
+    known: set[str] = set()
+    for chunk in _chunks(list(external_ids), _IN_CHUNK):
+        known.update(
+            session.scalars(
+                select(Mention.external_id).where(
+                    Mention.source_id == source_id, Mention.external_id.in_(chunk)
+                )
+            )
+        )
+    return known
+
+
+def claim_new(session: Session, *, limit: int) -> list[Mention]:
+    """The oldest `new` mentions, locked until the caller's transaction ends.
+
+    On PostgreSQL, FOR UPDATE SKIP LOCKED lets several analysis workers each take a different batch
+    without waiting on one another; SQLite ignores the clause (its writers are serialised anyway).
+    The caller changes their status in the same transaction, or they are claimed again next time.
+    """
+    stmt = (
+        select(Mention)
+        .where(Mention.status == MentionStatus.NEW)
+        .order_by(Mention.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(session.scalars(stmt))
+
+
+def _first_mention_by_hash(session: Session, hashes: set[str]) -> dict[str, int]:
+    """The earliest stored mention for each content hash: the one that copies point at."""
+    found: dict[str, int] = {}
+    for chunk in _chunks(sorted(hashes), _IN_CHUNK):
+        rows = session.execute(
+            select(Mention.content_hash, func.min(Mention.id))
+            .where(Mention.content_hash.in_(chunk))
+            .group_by(Mention.content_hash)
+        )
+        found.update({digest: mention_id for digest, mention_id in rows})
+    return found
+
+
+def _chunks(values: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]

@@ -1,0 +1,1 @@
+"""Alembic migration environment and scripts, shipped with the package (see storage.migrate)."""
