@@ -1,0 +1,564 @@
+"""The outbox dispatcher: deliver pending alerts to Slack exactly once, surviving crashes and rate limits.
+
+Delivery is split into transactions so that a process killed at any moment neither loses an alert nor
+posts it twice:
+
+1. **Claim** (one transaction): due `pending` alerts are locked, marked `sending` and committed *before*
+   Slack is called. Every claimed row now says "a post may be in flight".
+2. **Post**: `chat.postMessage` with `metadata = {"event_type": "vocwatch_alert", "event_payload":
+   {"dedup_key": ...}}`, so the message itself carries the alert's identity.
+3. **Record** (one transaction per alert): `sent` with the Slack `ts` and channel ID, or back to `pending`
+   with a `next_attempt_at`, or `failed` with the reason.
+
+A crash between 1 and 3 leaves the alert in `sending`. `reconcile_sending()` (run at start-up and then
+periodically) looks for each such alert's message in the channel history by its metadata: found → `sent`
+with that `ts` (no repost); not found → `pending` again, so it is sent exactly once more.
+
+Failures are sorted by what retrying can achieve:
+
+- **rate limited** (HTTP 429): back to `pending` at now + `Retry-After`; the dispatcher never sleeps on it
+  (the composition root may add `RateLimitErrorRetryHandler(max_retry_count=1)` to the client, which
+  absorbs a single short wait). Later alerts of the same channel in the batch wait too, without a request.
+  A rate limit is not the alert's fault, so it does not use up one of its attempts.
+- **transient** (5xx, connection errors, Slack's `internal_error`-style codes): exponential backoff, then
+  `failed` after `max_attempts`.
+- **permanent** (`channel_not_found`, `invalid_auth`, `not_in_channel`, ...): `failed` at once with the
+  error as the reason, logged once per channel and error in a batch; other channels are not held up.
+  `invalid_blocks` first retries once as plain text (the fallback `text`), because a readable alert
+  beats no alert; only if that fails too is the alert `failed`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage import alerts as outbox
+from storage.enums import AlertStatus
+from storage.models import Alert
+
+__all__ = [
+    "METADATA_EVENT_TYPE",
+    "PERMANENT_CHANNEL_ERRORS",
+    "TRANSIENT_ERRORS",
+    "DeliveryFailure",
+    "DispatchResult",
+    "Dispatcher",
+    "ReconcileResult",
+]
+
+logger = logging.getLogger(__name__)
+
+METADATA_EVENT_TYPE = "vocwatch_alert"
+
+# Slack error codes (HTTP 200, ok:false) that are worth retrying; every other code is a request or
+# configuration problem that retrying cannot fix.
+TRANSIENT_ERRORS = frozenset(
+    {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"}
+)
+# Errors that concern the channel (or the whole token), named for operators in logs and ops alerts.
+PERMANENT_CHANNEL_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "missing_scope",
+    }
+)
+_BLOCK_ERRORS = frozenset({"invalid_blocks", "invalid_blocks_format"})
+_CHANNEL_ID_PREFIXES = ("C", "G", "D")
+_REASON_LIMIT = 500
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class DeliveryFailure:
+    """An alert that was marked `failed`: what the caller needs for an ops message.
+
+    `needs_operator` is true for configuration problems (a missing channel, a revoked token, a missing
+    scope) that will fail every alert to that channel until someone fixes the setup.
+    """
+
+    alert_id: int
+    channel: str
+    error: str
+    needs_operator: bool = False
+
+
+@dataclass(frozen=True)
+class DispatchResult:
+    """Counts of one `dispatch_due` run; `retried` = transient failures, `rate_limited` = deferred by 429."""
+
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    rate_limited: int = 0
+    failed: int = 0
+    failures: tuple[DeliveryFailure, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReconcileResult:
+    """Counts of one `reconcile_sending` run.
+
+    `confirmed`: found in Slack, now `sent`. `requeued`: not found, back to `pending`. `unresolved`: the
+    lookup itself failed transiently; left in `sending` for the next run.
+    """
+
+    confirmed: int = 0
+    requeued: int = 0
+    unresolved: int = 0
+
+
+@dataclass(frozen=True)
+class _Outgoing:
+    """Plain values of a claimed alert, so no ORM row is used outside its transaction."""
+
+    id: int
+    dedup_key: str
+    channel: str
+    text: str
+    blocks: list[dict[str, Any]]
+    claimed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class _Sent:
+    ts: str
+    channel_id: str
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class _RateLimited:
+    until: datetime
+
+
+@dataclass(frozen=True)
+class _Transient:
+    error: str
+
+
+@dataclass(frozen=True)
+class _Permanent:
+    error: str
+
+
+_Outcome = _Sent | _RateLimited | _Transient | _Permanent
+
+
+@dataclass
+class _Tally:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    rate_limited: int = 0
+    failures: list[DeliveryFailure] = field(default_factory=list)
+
+    def result(self) -> DispatchResult:
+        return DispatchResult(
+            claimed=self.claimed,
+            sent=self.sent,
+            retried=self.retried,
+            rate_limited=self.rate_limited,
+            failed=len(self.failures),
+            failures=tuple(self.failures),
+        )
+
+
+class Dispatcher:
+    """Delivers the alerts outbox to Slack; one instance per process, called by the scheduler's jobs.
+
+    `client` is a ready `slack_sdk.WebClient` (token, base URL and retry handlers are the composition
+    root's choice); `sessions` commits each step in its own transaction; `clock` returns aware UTC
+    datetimes (tests pass a controllable one). Backoff for transient failures is `backoff_base_s ×
+    2^(attempt-1)`, capped at `backoff_max_s`. `stuck_after_s` is how long an alert must have been in
+    `sending` before `reconcile_sending` touches it, so that it never races a live dispatcher that is
+    posting right now; `history_margin_s` widens the history search for clock skew between us and Slack.
+    """
+
+    def __init__(
+        self,
+        client: WebClient,
+        sessions: sessionmaker[Session],
+        *,
+        clock: Callable[[], datetime] = _utc_now,
+        max_attempts: int = 6,
+        backoff_base_s: float = 30.0,
+        backoff_max_s: float = 3600.0,
+        default_retry_after_s: float = 60.0,
+        stuck_after_s: float = 120.0,
+        history_margin_s: float = 600.0,
+        history_max_pages: int = 20,
+        text_fallback_on_invalid_blocks: bool = True,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self._client = client
+        self._sessions = sessions
+        self._clock = clock
+        self._max_attempts = max_attempts
+        self._backoff_base_s = backoff_base_s
+        self._backoff_max_s = backoff_max_s
+        self._default_retry_after_s = default_retry_after_s
+        self._stuck_after_s = stuck_after_s
+        self._history_margin_s = history_margin_s
+        self._history_max_pages = history_max_pages
+        self._text_fallback = text_fallback_on_invalid_blocks
+        # Channel name -> ID, learned from successful posts; reconciliation needs IDs for history.
+        self._channel_ids: dict[str, str] = {}
+
+    # -- delivery ----------------------------------------------------------------------------------------
+
+    def dispatch_due(self, limit: int = 50) -> DispatchResult:
+        """Claim up to `limit` due alerts, post them, and record each outcome; returns the counts."""
+        claimed = self._claim(limit)
+        tally = _Tally(claimed=len(claimed))
+        deferred: dict[str, datetime] = {}  # channel -> rate-limited until
+        logged: set[tuple[str, str]] = set()
+        for alert in claimed:
+            until = deferred.get(alert.channel)
+            outcome: _Outcome = _RateLimited(until) if until is not None else self._post(alert)
+            if isinstance(outcome, _RateLimited):
+                deferred[alert.channel] = outcome.until
+            self._record(alert, outcome, tally, logged)
+        if claimed:
+            logger.info(
+                "dispatched alerts: claimed=%d sent=%d retried=%d rate_limited=%d failed=%d",
+                tally.claimed,
+                tally.sent,
+                tally.retried,
+                tally.rate_limited,
+                len(tally.failures),
+            )
+        return tally.result()
+
+    def _claim(self, limit: int) -> list[_Outgoing]:
+        """Transaction 1: lock due alerts and commit them as `sending` before anything is posted."""
+        now = self._clock()
+        with self._sessions.begin() as session:
+            rows = outbox.claim_due(session, now=now, limit=limit)
+            for row in rows:
+                outbox.mark_sending(row, now=now)
+            return [_snapshot(row) for row in rows]
+
+    def _post(self, alert: _Outgoing) -> _Outcome:
+        """One chat.postMessage; every failure becomes an outcome, so one alert can't stop the batch."""
+        try:
+            return self._post_message(alert, blocks=alert.blocks or None)
+        except SlackApiError as err:
+            error = _error_code(err)
+            if error in _BLOCK_ERRORS and alert.blocks and self._text_fallback:
+                reason = _reason(err)
+                logger.warning(
+                    "alert %d: Slack rejected its blocks (%s); sending plain text", alert.id, reason
+                )
+                try:
+                    sent = self._post_message(alert, blocks=None)
+                except SlackApiError as again:
+                    return self._classify(again)
+                except OSError as again:
+                    return _Transient(f"connection error: {again}")
+                return _Sent(sent.ts, sent.channel_id, note=f"sent as plain text: {reason}")
+            return self._classify(err)
+        except OSError as err:  # URLError, timeouts, refused or reset connections
+            return _Transient(f"connection error: {err}")
+        except Exception as err:  # a bug or an unexpected SDK error: retry with backoff, but say so
+            logger.exception("alert %d: unexpected error while posting", alert.id)
+            return _Transient(f"unexpected error: {type(err).__name__}: {err}")
+
+    def _post_message(self, alert: _Outgoing, *, blocks: list[dict[str, Any]] | None) -> _Sent:
+        response = self._client.chat_postMessage(
+            channel=alert.channel,
+            text=alert.text,
+            blocks=blocks,
+            metadata={
+                "event_type": METADATA_EVENT_TYPE,
+                "event_payload": {"dedup_key": alert.dedup_key, "alert_id": alert.id},
+            },
+            # A customer's URL must not pull its own preview (images, titles) into our channel.
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        channel_id = str(response["channel"])
+        self._channel_ids[alert.channel] = channel_id
+        return _Sent(ts=str(response["ts"]), channel_id=channel_id)
+
+    def _classify(self, err: SlackApiError) -> _Outcome:
+        status = int(err.response.status_code)
+        error = _error_code(err)
+        if status == 429 or error == "ratelimited":
+            delay = _retry_after_s(err.response.headers, default=self._default_retry_after_s)
+            return _RateLimited(self._clock() + timedelta(seconds=delay))
+        if status >= 500:
+            return _Transient(f"HTTP {status}: {error}"[:_REASON_LIMIT])
+        if error in TRANSIENT_ERRORS:
+            return _Transient(error)
+        return _Permanent(_reason(err))
+
+    def _record(
+        self, alert: _Outgoing, outcome: _Outcome, tally: _Tally, logged: set[tuple[str, str]]
+    ) -> None:
+        """Transaction 2 (per alert): store what happened to this one post."""
+        now = self._clock()
+        with self._sessions.begin() as session:
+            row = session.get(Alert, alert.id, with_for_update=True, populate_existing=True)
+            if row is None:
+                logger.warning("alert %d vanished while it was being sent", alert.id)
+                return
+            if isinstance(outcome, _Sent):
+                # Recorded whatever the row says now: the message exists in Slack, so it is sent.
+                outbox.mark_sent(row, ts=outcome.ts, channel_id=outcome.channel_id, now=now)
+                row.last_error = outcome.note
+                tally.sent += 1
+                return
+            if row.status != AlertStatus.SENDING:
+                logger.warning("alert %d changed to %s while being sent; leaving it", alert.id, row.status)
+                return
+            if isinstance(outcome, _RateLimited):
+                outbox.mark_retry(row, error="ratelimited", next_attempt_at=outcome.until)
+                row.attempts = max(row.attempts - 1, 0)  # Slack's limit, not this alert's failure
+                tally.rate_limited += 1
+                logger.info("alert %d rate limited; next attempt at %s", alert.id, outcome.until.isoformat())
+            elif isinstance(outcome, _Transient) and row.attempts < self._max_attempts:
+                retry_at = now + self._backoff(row.attempts)
+                outbox.mark_retry(row, error=outcome.error, next_attempt_at=retry_at)
+                tally.retried += 1
+                logger.warning(
+                    "alert %d: %s (attempt %d of %d); retrying at %s",
+                    alert.id,
+                    outcome.error,
+                    row.attempts,
+                    self._max_attempts,
+                    retry_at.isoformat(),
+                )
+            else:
+                error = outcome.error
+                if isinstance(outcome, _Transient):
+                    error = f"{error} (gave up after {row.attempts} attempts)"
+                outbox.mark_failed(row, error=error)
+                code = error.split(":", 1)[0]
+                tally.failures.append(
+                    DeliveryFailure(
+                        alert_id=alert.id,
+                        channel=alert.channel,
+                        error=error,
+                        needs_operator=code in PERMANENT_CHANNEL_ERRORS,
+                    )
+                )
+                key = (alert.channel, code)
+                if key not in logged:  # one line per channel and error, not one per alert
+                    logged.add(key)
+                    logger.error("alert %d to %s failed permanently: %s", alert.id, alert.channel, error)
+
+    def _backoff(self, attempts: int) -> timedelta:
+        exponent = min(max(attempts - 1, 0), 30)  # keeps 2**n finite long before any cap matters
+        return timedelta(seconds=min(self._backoff_base_s * 2**exponent, self._backoff_max_s))
+
+    # -- crash recovery ----------------------------------------------------------------------------------
+
+    def reconcile_sending(self) -> ReconcileResult:
+        """Settle alerts left in `sending` by a crash: found in Slack → `sent`; not found → `pending`.
+
+        Only alerts claimed more than `stuck_after_s` ago are looked at. Each channel's history is read
+        once (with `include_all_metadata`), from the earliest claim minus `history_margin_s`, and matched
+        on the `dedup_key` in the message metadata.
+        """
+        now = self._clock()
+        with self._sessions.begin() as session:
+            rows = outbox.list_stuck_sending(
+                session, claimed_before=now - timedelta(seconds=self._stuck_after_s)
+            )
+            stuck = [_snapshot(row) for row in rows]
+        confirmed = requeued = unresolved = 0
+        by_channel: dict[str, list[_Outgoing]] = {}
+        for alert in stuck:
+            by_channel.setdefault(alert.channel, []).append(alert)
+        for channel, alerts in by_channel.items():
+            found = self._posted_in(channel, alerts)
+            for alert in alerts:
+                if found is None:
+                    unresolved += 1
+                    continue
+                posted = found.get(alert.dedup_key)
+                if self._settle(alert, posted):
+                    if posted is not None:
+                        confirmed += 1
+                    else:
+                        requeued += 1
+        if stuck:
+            logger.info(
+                "reconciled alerts left in sending: confirmed=%d requeued=%d unresolved=%d",
+                confirmed,
+                requeued,
+                unresolved,
+            )
+        return ReconcileResult(confirmed=confirmed, requeued=requeued, unresolved=unresolved)
+
+    def _posted_in(self, channel: str, alerts: list[_Outgoing]) -> dict[str, _Sent] | None:
+        """dedup_key -> posted message for our alerts in `channel`; None when Slack could not be asked.
+
+        A permanent lookup error (the channel does not exist, or we may not read it) returns an empty
+        mapping: the alerts are re-sent, and the post itself then reports the real problem.
+        """
+        try:
+            channel_id = self._resolve_channel_id(channel)
+            if channel_id is None:
+                logger.warning(
+                    "channel %s not found in Slack; re-queueing its alerts left in sending", channel
+                )
+                return {}
+            earliest = min((a.claimed_at for a in alerts if a.claimed_at is not None), default=None)
+            oldest = None if earliest is None else earliest - timedelta(seconds=self._history_margin_s)
+            return self._history_by_dedup_key(channel_id, oldest)
+        except SlackApiError as err:
+            outcome = self._classify(err)
+            if isinstance(outcome, _Permanent):
+                logger.warning(
+                    "cannot read history of %s (%s); re-sending %d alerts may duplicate them",
+                    channel,
+                    outcome.error,
+                    len(alerts),
+                )
+                return {}
+            logger.warning("cannot read history of %s now (%s); will retry", channel, _error_code(err))
+            return None
+        except OSError as err:
+            logger.warning("cannot read history of %s now (%s); will retry", channel, err)
+            return None
+
+    def _history_by_dedup_key(self, channel_id: str, oldest: datetime | None) -> dict[str, _Sent]:
+        found: dict[str, _Sent] = {}
+        cursor: str | None = None
+        for _ in range(self._history_max_pages):
+            kwargs: dict[str, Any] = {"channel": channel_id, "include_all_metadata": True, "limit": 200}
+            if oldest is not None:
+                kwargs["oldest"] = f"{oldest.timestamp():.6f}"
+            if cursor:
+                kwargs["cursor"] = cursor
+            page = self._client.conversations_history(**kwargs)
+            for message in page.get("messages") or []:
+                key = _alert_dedup_key(message)
+                if key is not None and key not in found:
+                    found[key] = _Sent(ts=str(message["ts"]), channel_id=channel_id)
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            if not page.get("has_more") or not cursor:
+                break
+        return found
+
+    def _resolve_channel_id(self, channel: str) -> str | None:
+        """conversations.history needs an ID; alerts may name their channel (`#cx-alerts`)."""
+        if _looks_like_channel_id(channel):
+            return channel
+        if channel in self._channel_ids:
+            return self._channel_ids[channel]
+        wanted = channel.lstrip("#")
+        cursor: str | None = None
+        for _ in range(self._history_max_pages):
+            kwargs: dict[str, Any] = {"types": "public_channel,private_channel", "limit": 200}
+            if cursor:
+                kwargs["cursor"] = cursor
+            page = self._client.conversations_list(**kwargs)
+            for item in page.get("channels") or []:
+                if item.get("name") == wanted:
+                    self._channel_ids[channel] = str(item["id"])
+                    return self._channel_ids[channel]
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                break
+        return None
+
+    def _settle(self, alert: _Outgoing, posted: _Sent | None) -> bool:
+        """Record a reconciliation verdict, unless another process settled the alert meanwhile."""
+        now = self._clock()
+        with self._sessions.begin() as session:
+            row = session.get(Alert, alert.id, with_for_update=True, populate_existing=True)
+            if row is None or row.status != AlertStatus.SENDING:
+                return False
+            if posted is not None:
+                outbox.mark_sent(row, ts=posted.ts, channel_id=posted.channel_id, now=now)
+                logger.info("alert %d was already in Slack (ts %s); marked sent", alert.id, posted.ts)
+            else:
+                outbox.mark_retry(
+                    row, error="not found in Slack after an interrupted send", next_attempt_at=now
+                )
+                logger.info("alert %d was not in Slack; queued to send again", alert.id)
+            return True
+
+
+def _snapshot(row: Alert) -> _Outgoing:
+    return _Outgoing(
+        id=row.id,
+        dedup_key=row.dedup_key,
+        channel=row.channel,
+        text=row.text,
+        blocks=list(row.blocks or []),
+        claimed_at=row.claimed_at,
+    )
+
+
+def _error_code(err: SlackApiError) -> str:
+    data = err.response.data
+    if isinstance(data, dict):
+        return str(data.get("error") or "unknown_error")
+    return "unknown_error"
+
+
+def _reason(err: SlackApiError) -> str:
+    """The error code plus Slack's first detail message (e.g. the JSON pointer of a bad block)."""
+    error = _error_code(err)
+    data = err.response.data
+    details: Iterable[Any] = ()
+    if isinstance(data, dict):
+        details = (data.get("response_metadata") or {}).get("messages") or data.get("errors") or ()
+    first = next(iter(details), None)
+    reason = f"{error}: {first}" if first else error
+    return reason[:_REASON_LIMIT]
+
+
+def _retry_after_s(headers: Mapping[str, Any], *, default: float) -> float:
+    """Seconds from a `Retry-After` header (any case; slack_sdk may hand lists), else `default`."""
+    for name, value in headers.items():
+        if name.lower() != "retry-after":
+            continue
+        raw = value[0] if isinstance(value, list | tuple) and value else value
+        try:
+            return max(float(str(raw).strip()), 1.0)
+        except ValueError:
+            break
+    return default
+
+
+def _alert_dedup_key(message: Mapping[str, Any]) -> str | None:
+    metadata = message.get("metadata")
+    if not isinstance(metadata, Mapping) or metadata.get("event_type") != METADATA_EVENT_TYPE:
+        return None
+    payload = metadata.get("event_payload")
+    if not isinstance(payload, Mapping):
+        return None
+    key = payload.get("dedup_key")
+    return str(key) if key else None
+
+
+def _looks_like_channel_id(channel: str) -> bool:
+    """Slack IDs look like `C0123ABCD`; channel *names* are always lower case."""
+    return (
+        len(channel) >= 9
+        and channel[:1] in _CHANNEL_ID_PREFIXES
+        and channel.isalnum()
+        and channel == channel.upper()
+    )
