@@ -1,0 +1,27 @@
+"""VocwatchAddon: installs vocwatch's components into any crawl through settings only.
+
+Listed in `crawlers.settings.ADDONS`, it adds the Retry-After-aware retry middleware (replacing Scrapy's),
+the validate/store pipelines and the coverage ledger unless a setting already names them, so a project
+setting can still move or disable one of them (e.g. `ITEM_PIPELINES = {StorePipeline: None}` for a dry
+run). Scale-out (scrapy-redis scheduler and dupefilter) will plug in the same way.
+"""
+
+from __future__ import annotations
+
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.settings import BaseSettings
+
+from crawlers.extensions import CrawlLedger
+from crawlers.middlewares import RetryAfterMiddleware
+from crawlers.pipelines import StorePipeline, ValidatePipeline
+
+__all__ = ["VocwatchAddon"]
+
+
+class VocwatchAddon:
+    def update_settings(self, settings: BaseSettings) -> None:
+        settings.setdefault_in_component_priority_dict("DOWNLOADER_MIDDLEWARES", RetryMiddleware, None)
+        settings.setdefault_in_component_priority_dict("DOWNLOADER_MIDDLEWARES", RetryAfterMiddleware, 550)
+        settings.setdefault_in_component_priority_dict("ITEM_PIPELINES", ValidatePipeline, 100)
+        settings.setdefault_in_component_priority_dict("ITEM_PIPELINES", StorePipeline, 300)
+        settings.setdefault_in_component_priority_dict("EXTENSIONS", CrawlLedger, 100)

@@ -1,0 +1,154 @@
+"""Item pipelines: ValidatePipeline drops and counts malformed items, StorePipeline writes mentions.
+
+StorePipeline batches: one transaction per batch (VOCWATCH_STORE_BATCH_SIZE, and whatever is left at
+close), run in a worker thread so a database busy with the analyzer never stalls the crawl's event loop.
+A batch is committed on its own, so a crawl killed half-way keeps every batch it flushed, and the next
+run's ON CONFLICT DO NOTHING makes the replay harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any, Self
+
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem, NotConfigured
+from scrapy.statscollectors import StatsCollector
+from scrapy.utils.asyncio import run_in_thread
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+import storage
+from crawlers.extensions import SourceRecord, load_source, open_database
+from crawlers.items import MentionItem, mention_problems
+
+__all__ = ["StorePipeline", "ValidatePipeline"]
+
+logger = logging.getLogger(__name__)
+
+
+class ValidatePipeline:
+    """Drop items no storage row should be made of (no id, no text, naive time, ...), counting each
+    under `vocwatch/items_failed` so the ledger shows a parser that started to break."""
+
+    def __init__(self, stats: StatsCollector) -> None:
+        self._stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        assert crawler.stats is not None
+        return cls(crawler.stats)
+
+    def process_item(self, item: Any) -> Any:
+        problems = mention_problems(item)
+        if problems:
+            self._stats.inc_value("vocwatch/items_failed")
+            raise DropItem(f"malformed mention {getattr(item, 'external_id', '')!r}: {'; '.join(problems)}")
+        return item
+
+
+class StorePipeline:
+    """Insert-if-new in batches through `storage.mentions.insert_new_mentions`; counts new/duplicate."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        source_name: str,
+        touchpoint: str | None,
+        stats: StatsCollector,
+        batch_size: int = 50,
+        engine: Engine | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._source_name = source_name
+        self._touchpoint = touchpoint
+        self._stats = stats
+        self._batch_size = batch_size
+        self._engine = engine  # disposed at close when the pipeline made it
+        self._source: SourceRecord | None = None
+        self._pending: list[MentionItem] = []
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        source_name = crawler.settings.get("VOCWATCH_SOURCE_NAME")
+        if not source_name:
+            raise NotConfigured("VOCWATCH_SOURCE_NAME is not set: nothing is stored")
+        engine, sessions = open_database(crawler)
+        assert crawler.stats is not None
+        return cls(
+            sessions,
+            source_name=source_name,
+            touchpoint=crawler.settings.get("VOCWATCH_DEFAULT_TOUCHPOINT"),
+            stats=crawler.stats,
+            batch_size=crawler.settings.getint("VOCWATCH_STORE_BATCH_SIZE", 50),
+            engine=engine,
+        )
+
+    async def open_spider(self) -> None:
+        self._source = await run_in_thread(self._load_source)
+
+    async def process_item(self, item: MentionItem) -> MentionItem:
+        self._pending.append(item)
+        if len(self._pending) >= self._batch_size:
+            await self._flush()
+        return item
+
+    async def close_spider(self) -> None:
+        try:
+            await self._flush()
+        finally:
+            if self._engine is not None:
+                self._engine.dispose()
+
+    def _load_source(self) -> SourceRecord:
+        with self._sessions.begin() as session:
+            return load_source(session, self._source_name, touchpoint=self._touchpoint)
+
+    async def _flush(self) -> None:
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
+        try:
+            result = await run_in_thread(self._insert, batch)
+        except Exception:
+            # Counted, not raised: the crawl goes on, and the ledger marks the run failed (no cursor
+            # advance), so the next run fetches these items again.
+            logger.exception("could not store %d mention(s) of %s", len(batch), self._source_name)
+            self._stats.inc_value("vocwatch/store_errors", len(batch))
+            self._stats.inc_value("vocwatch/items_failed", len(batch))
+            return
+        self._stats.inc_value("vocwatch/items_new", len(result.new_ids))
+        self._stats.inc_value("vocwatch/items_duplicate", result.duplicates)
+        self._stats.inc_value("vocwatch/items_copies", result.copies)
+
+    def _insert(self, batch: list[MentionItem]) -> storage.InsertResult:
+        assert self._source is not None, "open_spider() loads the source first"
+        collected_at = datetime.now(UTC)
+        rows = [to_new_mention(item, source=self._source, collected_at=collected_at) for item in batch]
+        with self._sessions.begin() as session:
+            return storage.mentions.insert_new_mentions(session, rows)
+
+
+def to_new_mention(item: MentionItem, *, source: SourceRecord, collected_at: datetime) -> storage.NewMention:
+    """The one mapping from the crawler's item to storage's plain values (touchpoint: the source default)."""
+    return storage.NewMention(
+        source_id=source.id,
+        external_id=item.external_id,
+        url=item.url,
+        text=item.text,
+        raw=item.raw,
+        title=item.title,
+        author=item.author,
+        lang=item.lang,
+        rating=item.rating,
+        published_at=item.published_at,
+        author_followers=item.author_followers,
+        score=item.score,
+        replies=item.replies,
+        reposts=item.reposts,
+        likes=item.likes,
+        touchpoint_id=source.touchpoint_id,
+        collected_at=collected_at,
+    )

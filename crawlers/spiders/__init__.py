@@ -1,0 +1,1 @@
+"""One spider module per source kind; `base.MentionSpider` holds what they all share."""
