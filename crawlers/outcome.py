@@ -80,6 +80,9 @@ def decide_outcome(
         spider_reason = StopReason.CAP_REACHED
     elif close_reason != "finished":
         return CrawlOutcome(CrawlStatus.FAILED, StopReason.ERROR, f"crawl closed: {close_reason}")
+    if spider_reason is StopReason.AUTH_FAILED:  # a login refused: nothing it guarded was read
+        refused = ", ".join(f"HTTP {c}×{n}" for c, n in sorted(status_counts.items()) if c.startswith("4"))
+        return CrawlOutcome(CrawlStatus.FAILED, StopReason.AUTH_FAILED, f"credentials refused: {refused}")
     if store_errors:
         return CrawlOutcome(
             CrawlStatus.FAILED,

@@ -15,7 +15,14 @@ import attrs
 from pydantic import BaseModel
 
 from crawlers.errors import UnknownKindError
+from crawlers.spiders.appstore import AppstoreSpider
 from crawlers.spiders.base import MentionSpider
+from crawlers.spiders.bluesky import BlueskySpider
+from crawlers.spiders.hackernews import HackernewsSpider
+from crawlers.spiders.mastodon import MastodonSpider
+from crawlers.spiders.profile import ProfileSpider
+from crawlers.spiders.reddit import RedditSpider
+from crawlers.spiders.reviews import ReviewsSpider
 from crawlers.spiders.rss import RssSpider
 
 __all__ = ["SOURCE_KINDS", "SourceKind", "get_kind"]
@@ -39,7 +46,19 @@ class SourceKind:
 
 
 SOURCE_KINDS: Mapping[str, SourceKind] = MappingProxyType(
-    {kind.name: kind for kind in (SourceKind(name="rss", spider=RssSpider, needs_urls=True),)}
+    {
+        kind.name: kind
+        for kind in (
+            SourceKind(name="rss", spider=RssSpider, needs_urls=True),
+            SourceKind(name="reddit", spider=RedditSpider, needs_urls=False),
+            SourceKind(name="mastodon", spider=MastodonSpider, needs_urls=False),
+            SourceKind(name="bluesky", spider=BlueskySpider, needs_urls=False),
+            SourceKind(name="hackernews", spider=HackernewsSpider, needs_urls=False),
+            SourceKind(name="appstore", spider=AppstoreSpider, needs_urls=False),
+            SourceKind(name="reviews", spider=ReviewsSpider, needs_urls=True),
+            SourceKind(name="profile", spider=ProfileSpider, needs_urls=True),
+        )
+    }
 )
 
 

@@ -33,6 +33,9 @@ class RunSpec(BaseModel):
     urls: tuple[str, ...] = ()
     query: str | None = None  # search kinds (reddit, hackernews, bluesky, mastodon): what to search for
     params: dict[str, Any] = Field(default_factory=dict)
+    # Secrets of the kinds that log in (OAuth client id/secret, app passwords). Kept out of repr so that
+    # no log line or traceback that prints the spec shows them; they reach the crawl on stdin only.
+    credentials: dict[str, str] = Field(default_factory=dict, repr=False)
     database_url: str = Field(min_length=1)
     user_agent: str | None = None
     lookback_days: float | None = Field(default=30.0, gt=0)

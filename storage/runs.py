@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 from storage.enums import CrawlRunStatus
 from storage.models import CrawlRun
 
-__all__ = ["finish_run", "list_runs", "start_run"]
+__all__ = ["finish_run", "list_recent_runs", "list_runs", "start_run"]
 
 
 def start_run(session: Session, *, source_id: int, now: datetime) -> CrawlRun:
@@ -74,3 +75,20 @@ def list_runs(session: Session, source_id: int, limit: int = 20) -> list[CrawlRu
         .limit(limit)
     )
     return list(session.scalars(stmt))
+
+
+def list_recent_runs(session: Session, *, since: datetime, at_least: int = 10) -> dict[int, list[CrawlRun]]:
+    """Runs per source id, newest first, for the coverage ledger: every run started since `since`, and
+    at least each source's latest `at_least` runs however old (a source crawled weekly, or one whose
+    scheduler stopped, still shows its recent history). Sources without runs are absent."""
+    runs: dict[int, dict[int, CrawlRun]] = defaultdict(dict)
+    for run in session.scalars(select(CrawlRun).where(CrawlRun.started_at >= since)):
+        runs[run.source_id][run.id] = run
+    source_ids = session.scalars(select(CrawlRun.source_id).distinct())
+    for source_id in list(source_ids):
+        for run in list_runs(session, source_id, limit=at_least):
+            runs[source_id][run.id] = run
+    return {
+        source_id: sorted(by_id.values(), key=lambda r: (r.started_at, r.id), reverse=True)
+        for source_id, by_id in runs.items()
+    }

@@ -227,6 +227,11 @@ class _Handler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._reply(send_body=False)
 
+    def do_POST(self) -> None:
+        """Logins (OAuth token, XRPC session) are POSTs: the body is read, then answered like a GET."""
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self._reply(send_body=True)
+
     def _reply(self, *, send_body: bool) -> None:
         headers = {key.lower(): value for key, value in self.headers.items()}
         status, out, body = self.server.site._answer(self.command, self.path, headers)
