@@ -1,0 +1,83 @@
+"""The thin path end to end through real parts: local site, Scrapy subprocess, SQLite, model, fake Slack."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+import storage
+from storage import models
+from vocwatch import jobs
+from vocwatch.crawl import make_runspec, run_crawl
+from vocwatch.fakeslack import FakeSlackServer
+from vocwatch.localsite import LocalSite
+from vocwatch.settings import Settings, SlackSettings, SourceSettings, load_settings
+from vocwatch.wiring import App, build_app
+
+pytestmark = [pytest.mark.integration, pytest.mark.model]
+
+FEEDS = Path(__file__).parent.parent / "data" / "pipeline"
+NEGATIVE_TITLES = {"Globex lost my parcel and nobody helps", "质量太差了"}
+
+
+def make_settings(tmp_path: Path, site: LocalSite, slack: FakeSlackServer, model_dir: Path) -> Settings:
+    return load_settings(
+        None,
+        data_dir=tmp_path,
+        model={"dir": model_dir},
+        slack=SlackSettings(token=SecretStr("xoxb-test"), base_url=slack.base_url, default_channel="#cx"),
+        crawl={"download_delay_s": 0.0, "lookback_days": 36500},
+        sources={
+            "globex_forum": SourceSettings(
+                kind="rss", urls=[site.url("/brand-feed.xml")], touchpoint="support"
+            )
+        },
+    )
+
+
+def run_once(app: App) -> None:
+    """One pass of the pipeline, as the CLI commands would run it."""
+    settings = app.settings
+    jobs.sync_catalog(app.sessions, settings)
+    for name, source in settings.sources.items():
+        outcome = run_crawl(make_runspec(settings, name, source), timeout_s=120)
+        assert outcome.ok, outcome.stderr_tail
+    rules = jobs.AlertRules(settings.alerts.negative_threshold, settings.slack.default_channel)
+    while jobs.analyze_pending(app.sessions, app.analyzer, rules):
+        pass
+    jobs.dispatch_alerts(app.dispatcher)
+
+
+def test_exactly_the_negative_items_reach_slack_and_a_rerun_sends_nothing(
+    tmp_path: Path, default_model_dir: Path
+) -> None:
+    with LocalSite(FEEDS) as site, FakeSlackServer() as slack:
+        app = build_app(make_settings(tmp_path, site, slack, default_model_dir))
+        storage.upgrade(app.engine)
+
+        run_once(app)
+
+        posts = slack.requests_for("chat.postMessage")
+        posted_text = [str(post.body.get("text", "")) for post in posts]
+        assert len(posts) == len(NEGATIVE_TITLES)
+        for title in NEGATIVE_TITLES:
+            assert sum(title in text for text in posted_text) == 1, (title, posted_text)
+        assert all(post.body.get("channel") == "#cx" for post in posts)
+
+        with app.sessions.begin() as session:
+            mentions = session.query(models.Mention).all()
+            assert len(mentions) == 5
+            assert {m.status for m in mentions} == {storage.MentionStatus.ANALYZED}
+            assert {m.touchpoint.name for m in mentions if m.touchpoint} == {"support"}
+            alerts = session.query(models.Alert).all()
+            assert all(a.status == storage.AlertStatus.SENT and a.slack_ts for a in alerts)
+
+        run_once(app)
+
+        assert len(slack.requests_for("chat.postMessage")) == len(NEGATIVE_TITLES)
+        with app.sessions.begin() as session:
+            assert session.query(models.Mention).count() == 5
+            assert session.query(models.Analysis).count() == 5
+        app.engine.dispose()

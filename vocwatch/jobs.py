@@ -1,0 +1,170 @@
+"""The pipeline stages as plain functions; the CLI and the scheduler call these and nothing else.
+
+Each stage reads its input rows, writes its output rows and changes their state in ONE transaction, so
+a crash at any point loses nothing and a rerun picks up where it stopped (DESIGN.md, "Flow").
+This is also where model results become rows: storage never sees torch, sentiment never sees SQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+import sentiment
+import storage
+from notifier import blocks, policy
+from notifier.dispatcher import Dispatcher
+from storage import models
+from storage.enums import AlertKind, MentionStatus, SentimentLabel
+from vocwatch.settings import Settings
+
+__all__ = [
+    "AlertRules",
+    "DispatchTotals",
+    "analysis_text",
+    "analyze_pending",
+    "dispatch_alerts",
+    "sync_catalog",
+    "to_analysis_row",
+]
+
+
+@dataclass(frozen=True)
+class AlertRules:
+    """The plain values the mention alert policy needs, taken out of Settings by the caller."""
+
+    negative_threshold: float
+    channel: str
+
+
+def sync_catalog(sessions: sessionmaker[Session], settings: Settings) -> None:
+    """Make the touchpoints, topics and sources tables match the config (rows are never deleted)."""
+    with sessions.begin() as session:
+        storage.catalog.sync_touchpoints(
+            session, [(name, tp.stage, tp.description) for name, tp in settings.touchpoints.items()]
+        )
+        storage.catalog.sync_topics(
+            session, [(name, topic.description, topic.touchpoint) for name, topic in settings.topics.items()]
+        )
+        for name, source in settings.sources.items():
+            storage.sources.upsert_source(
+                session,
+                name=name,
+                kind=source.kind,
+                config=source.model_dump(mode="json", exclude={"kind", "touchpoint"}),
+                default_touchpoint=source.touchpoint,
+            )
+
+
+def analysis_text(mention: models.Mention) -> str:
+    """What the model reads: the title carries the story in news and forum posts, so it leads."""
+    if mention.title and mention.title not in mention.text:
+        return f"{mention.title}. {mention.text}"
+    return mention.text
+
+
+def to_analysis_row(mention: models.Mention, result: sentiment.Analysis) -> models.Analysis:
+    return models.Analysis(
+        mention_id=mention.id,
+        model_version=result.model_version,
+        label=SentimentLabel(result.label.value),
+        p_negative=result.p_negative,
+        p_neutral=result.p_neutral,
+        p_positive=result.p_positive,
+        confidence=result.confidence,
+        lang=result.lang,
+        churn_risk=result.churn_risk,
+    )
+
+
+def analyze_pending(
+    sessions: sessionmaker[Session],
+    analyzer: sentiment.Analyzer,
+    rules: AlertRules,
+    *,
+    batch_size: int = 64,
+    now: datetime | None = None,
+) -> int:
+    """Analyze one batch of new mentions; returns how many were analyzed (0 means the queue is empty).
+
+    The analysis rows, the touchpoint, the outbox alert and the review case are committed together with
+    the mention's status change: a crash leaves the batch `new`, to be claimed again.
+    """
+    now = now or datetime.now(UTC)
+    with sessions.begin() as session:
+        mentions = storage.mentions.claim_new(session, limit=batch_size)
+        if not mentions:
+            return 0
+        results = analyzer.analyze([analysis_text(m) for m in mentions])
+        for mention, result in zip(mentions, results, strict=True):
+            session.add(to_analysis_row(mention, result))
+            if mention.touchpoint_id is None:
+                mention.touchpoint_id = mention.source.default_touchpoint_id
+            mention.lang = mention.lang or result.lang
+            mention.status = MentionStatus.ANALYZED
+            _alert_if_negative(session, mention, result, rules, now=now)
+        return len(mentions)
+
+
+def _alert_if_negative(
+    session: Session, mention: models.Mention, result: sentiment.Analysis, rules: AlertRules, *, now: datetime
+) -> None:
+    decision = policy.decide_mention_alert(
+        mention_id=mention.id,
+        label=result.label.value,
+        p_negative=result.p_negative,
+        threshold=rules.negative_threshold,
+        channel=rules.channel,
+    )
+    if decision is None:
+        return
+    touchpoint = mention.touchpoint.name if mention.touchpoint is not None else None
+    message = blocks.MentionMessage(
+        quote=analysis_text(mention),
+        url=mention.url,
+        source=mention.source.name,
+        author=mention.author,
+        label=result.label.value,
+        confidence=result.confidence,
+        p_negative=result.p_negative,
+        touchpoint=touchpoint,
+        severity=decision.severity,
+    )
+    storage.alerts.enqueue_alert(
+        session,
+        kind=AlertKind.MENTION,
+        dedup_key=decision.dedup_key,
+        channel=decision.channel,
+        text=blocks.build_mention_fallback(message),
+        blocks=blocks.build_mention_blocks(message),
+        mention_id=mention.id,
+        now=now,
+    )
+    storage.cases.open_case(
+        session, mention_id=mention.id, reason="negative", severity=decision.severity, now=now
+    )
+
+
+@dataclass(frozen=True)
+class DispatchTotals:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+def dispatch_alerts(dispatcher: Dispatcher, *, batch_size: int = 50) -> DispatchTotals:
+    """Reconcile alerts a crash left in `sending`, then post due alerts batch by batch until none is due.
+
+    It stops early when a batch makes no progress (everything rate limited or failing), so a Slack
+    outage never spins the loop: those alerts stay in the outbox with their next attempt time.
+    """
+    dispatcher.reconcile_sending()
+    sent = retrying = failed = 0
+    while True:
+        result = dispatcher.dispatch_due(limit=batch_size)
+        sent, failed = sent + result.sent, failed + result.failed
+        retrying += result.retried + result.rate_limited
+        if result.claimed < batch_size or result.sent == 0:
+            return DispatchTotals(sent=sent, retrying=retrying, failed=failed)
