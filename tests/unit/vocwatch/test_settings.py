@@ -99,3 +99,21 @@ def test_example_config_is_valid_and_matches_the_defaults(tmp_path: Path) -> Non
     assert from_example.alerts == defaults.alerts
     assert from_example.crawl == defaults.crawl
     assert "delivery" in from_example.topics
+
+
+def test_every_commented_source_example_in_the_example_config_is_valid(tmp_path: Path) -> None:
+    """The examples operators copy from must load against the real kinds and their params models."""
+    text = EXAMPLE_CONFIG.read_text(encoding="utf-8")
+    head, _, examples = text.partition("# [sources.")
+    uncommented = "\n".join(
+        line.removeprefix("# ")
+        for line in ("# [sources." + examples).splitlines()
+        if line.startswith("# ") and not line.startswith("# VOCWATCH_")
+    )
+    config = write(tmp_path / "vocwatch.toml", head + uncommented)
+
+    sources = load_settings(config).sources
+
+    from crawlers.registry import SOURCE_KINDS
+
+    assert {source.kind for source in sources.values()} == set(SOURCE_KINDS)
