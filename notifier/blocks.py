@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.models.blocks import (
+    ActionsBlock,
     Block,
+    ButtonElement,
     ContextBlock,
     MarkdownTextObject,
     SectionBlock,
@@ -29,9 +31,16 @@ __all__ = [
     "FALLBACK_TEXT_LIMIT",
     "QUOTE_LIMIT",
     "SECTION_TEXT_LIMIT",
+    "IncidentMessage",
     "MentionMessage",
+    "SpikeMessage",
+    "build_incident_blocks",
+    "build_incident_fallback",
     "build_mention_blocks",
     "build_mention_fallback",
+    "build_spike_blocks",
+    "build_spike_fallback",
+    "case_url",
 ]
 
 SECTION_TEXT_LIMIT = 3000  # Slack: section `text` at most 3000 characters
@@ -42,6 +51,8 @@ TITLE_LIMIT = 200
 SHORT_LIMIT = 200  # source, touchpoint, author: names, not prose
 TOPICS_LIMIT = 500
 URL_TEXT_LIMIT = 500
+BUTTON_URL_LIMIT = 3000  # Slack: a button's url at most 3000 characters
+NOTE_LIMIT = 300
 
 _UNASSIGNED = "unassigned"
 
@@ -53,7 +64,9 @@ class MentionMessage:
     `quote` is the mention's text (cut and escaped here). `confidence` is the model's probability for
     `label`; `p_negative` is shown as well when the label is not negative (a mixed mention that still
     alerted). `topics` are topic names; `severity` is the policy's level (a `Severity` works, it is a
-    `str`). Issue 6 adds reach and a review-queue link as further optional fields.
+    `str`). `severity_score` is the severity formula's score (shown next to the level); `followers`,
+    `replies`, `reposts` and `score` make up the author's reach; `case_url` becomes an "Open case"
+    button into the review UI; `note` is our own one-line remark (e.g. what the budget held back).
     """
 
     quote: str
@@ -67,6 +80,46 @@ class MentionMessage:
     title: str | None = None
     author: str | None = None
     severity: str | None = None
+    severity_score: float | None = None
+    followers: int | None = None
+    replies: int | None = None
+    reposts: int | None = None
+    score: int | None = None
+    case_url: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class IncidentMessage:
+    """The parent message of an incident thread, rewritten in place as the incident grows.
+
+    `title` names what the incident is about (a topic, touchpoint or story); `quote` is the first
+    mention's text and `url` its link. `state` is the growth state (new, growing, critical, quiet,
+    resolved), `trend` the sentiment trend, `reach` the summed weighted audience of its mentions.
+    """
+
+    title: str
+    state: str
+    count: int
+    reach: float
+    trend: str
+    severity: str
+    quote: str
+    url: str = ""
+    source: str = ""
+    touchpoint: str | None = None
+    topics: Sequence[str] = ()
+    first_at: str | None = None
+    last_at: str | None = None
+    case_url: str | None = None
+    note: str | None = None
+
+
+def case_url(base_url: str | None, case_id: int | None) -> str | None:
+    """`<base_url>/cases/<id>` in the review UI, or None when either is unknown."""
+    if not base_url or case_id is None:
+        return None
+    return f"{base_url.rstrip('/')}/cases/{case_id}"
 
 
 def build_mention_blocks(card: MentionMessage, *, quote_limit: int = QUOTE_LIMIT) -> list[dict[str, Any]]:
@@ -85,9 +138,74 @@ def build_mention_blocks(card: MentionMessage, *, quote_limit: int = QUOTE_LIMIT
         SectionBlock(text=_mrkdwn(">" + escape_and_truncate(_one_line(card.quote), quote_limit))),
         SectionBlock(fields=[_mrkdwn(_field(name, value, limit)) for name, value, limit in _facts(card)]),
     ]
+    if card.note:
+        blocks.append(ContextBlock(elements=[_mrkdwn(escape_and_truncate(_one_line(card.note), NOTE_LIMIT))]))
     if card.url.strip():
         blocks.append(ContextBlock(elements=[_mrkdwn(_link_line(card.url))]))
+    if (button := _case_button(card.case_url)) is not None:
+        blocks.append(ActionsBlock(elements=[button]))
     return [block.to_dict() for block in blocks]
+
+
+def build_incident_blocks(card: IncidentMessage, *, quote_limit: int = QUOTE_LIMIT) -> list[dict[str, Any]]:
+    """Block Kit blocks of an incident's parent message: headline with state, first quote, facts, link."""
+    quote_limit = min(quote_limit, SECTION_TEXT_LIMIT - 1)
+    heading = f"*{_incident_heading(card)}*"
+    facts = [
+        ("Mentions", str(card.count), SHORT_LIMIT),
+        ("Reach", _human(card.reach), SHORT_LIMIT),
+        ("Sentiment trend", _one_line(card.trend), SHORT_LIMIT),
+        ("Severity", _one_line(card.severity), SHORT_LIMIT),
+        ("Touchpoint", _one_line(card.touchpoint) if card.touchpoint else _UNASSIGNED, SHORT_LIMIT),
+    ]
+    if card.topics:
+        facts.append(("Topics", ", ".join(_one_line(topic) for topic in card.topics), TOPICS_LIMIT))
+    if card.first_at and card.last_at:
+        facts.append(("Seen", f"{card.first_at} → {card.last_at}", SHORT_LIMIT))
+    blocks: list[Block] = [
+        SectionBlock(text=_mrkdwn(heading)),
+        SectionBlock(text=_mrkdwn(">" + escape_and_truncate(_one_line(card.quote), quote_limit))),
+        SectionBlock(fields=[_mrkdwn(_field(name, value, limit)) for name, value, limit in facts]),
+    ]
+    if card.note:
+        blocks.append(ContextBlock(elements=[_mrkdwn(escape_and_truncate(_one_line(card.note), NOTE_LIMIT))]))
+    if card.url.strip():
+        blocks.append(ContextBlock(elements=[_mrkdwn(_link_line(card.url))]))
+    if (button := _case_button(card.case_url)) is not None:
+        blocks.append(ActionsBlock(elements=[button]))
+    return [block.to_dict() for block in blocks]
+
+
+def build_incident_fallback(card: IncidentMessage, *, limit: int = FALLBACK_TEXT_LIMIT) -> str:
+    """Plain-text fallback of an incident's parent: state and counts first, then the quote."""
+    head = f"{_incident_heading(card)} · {card.count} mentions · reach {_human(card.reach)}"
+    if card.note:
+        head += " · " + escape_and_truncate(_one_line(card.note), NOTE_LIMIT)
+    head += ": "
+    room = limit - len(head)
+    if room < 3:
+        raise ValueError(f"limit {limit} leaves no room for the quote")
+    return head + "“" + escape_and_truncate(_one_line(card.quote), room - 2) + "”"
+
+
+def _incident_heading(card: IncidentMessage) -> str:
+    return f"Incident ({_short(card.state)}): {escape_and_truncate(_one_line(card.title), TITLE_LIMIT)}"
+
+
+def _case_button(url: str | None) -> ButtonElement | None:
+    """An "Open case" link button into the review UI; only for a safe http(s) URL within Slack's limit."""
+    if not url or not is_linkable(url) or len(url) > BUTTON_URL_LIMIT:
+        return None
+    return ButtonElement(text="Open case", url=url.strip(), action_id="open_case")
+
+
+def _human(value: float) -> str:
+    """12345 -> "12.3k": reach is an order of magnitude, not an exact count."""
+    if value >= 1_000_000:
+        return f"{value / 1_000_000:.1f}M"
+    if value >= 1_000:
+        return f"{value / 1_000:.1f}k"
+    return f"{value:.0f}"
 
 
 def build_mention_fallback(card: MentionMessage, *, limit: int = FALLBACK_TEXT_LIMIT) -> str:
@@ -96,6 +214,8 @@ def build_mention_fallback(card: MentionMessage, *, limit: int = FALLBACK_TEXT_L
     The link and the facts go first so that cutting a long quote never drops them.
     """
     facts = f"{_heading(card)} on {_short(card.source)} · {_sentiment(card)} · {_touchpoint(card)}"
+    if card.note:
+        facts += " · " + escape_and_truncate(_one_line(card.note), NOTE_LIMIT)
     head = f"{facts} · {safe_link(card.url, 'link')}: " if is_linkable(card.url) else f"{facts}: "
     room = limit - len(head)
     if room < 3:
@@ -119,7 +239,25 @@ def _facts(card: MentionMessage) -> list[tuple[str, str, int]]:
         facts.append(("Topics", ", ".join(_one_line(topic) for topic in card.topics), TOPICS_LIMIT))
     if card.author:
         facts.append(("Author", _one_line(card.author), SHORT_LIMIT))
+    if (reach := _reach(card)) is not None:
+        facts.append(("Author reach", reach, SHORT_LIMIT))
+    if card.severity_score is not None and card.severity:
+        facts.append(("Severity", f"{_one_line(card.severity)} ({card.severity_score:.2f})", SHORT_LIMIT))
     return facts
+
+
+def _reach(card: MentionMessage) -> str | None:
+    parts = [
+        f"{_human(value)} {name}"
+        for name, value in (
+            ("followers", card.followers),
+            ("replies", card.replies),
+            ("reposts", card.reposts),
+            ("score", card.score),
+        )
+        if value is not None
+    ]
+    return ", ".join(parts) or None
 
 
 def _field(name: str, raw: str, limit: int) -> str:
@@ -158,3 +296,66 @@ def _one_line(text: str) -> str:
 
 def _mrkdwn(text: str) -> MarkdownTextObject:
     return MarkdownTextObject(text=text, verbatim=True)
+
+
+# -- spike alerts (issue 6, item 4) -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpikeMessage:
+    """A spike of negative mentions for one touchpoint or topic, as plain values.
+
+    `dimension` is "touchpoint" or "topic"; `window` is the rule's label ("1h", "1d"); `expected` is the
+    baseline's mean negatives per window; shares are in [0, 1] or None when unknown. `examples` are a few
+    negative quotes of the window (customer text: escaped and cut here).
+    """
+
+    dimension: str
+    name: str
+    window: str
+    observed: int
+    total: int
+    expected: float
+    share: float | None = None
+    baseline_share: float | None = None
+    p_value: float | None = None
+    examples: Sequence[str] = ()
+
+
+def build_spike_blocks(spike: SpikeMessage, *, example_limit: int = 280) -> list[dict[str, Any]]:
+    """Block Kit for one spike alert: what spiked, by how much against what usual, and example quotes."""
+    fields = [
+        ("Negatives", f"{spike.observed} in the last {spike.window} (usually {spike.expected:.1f})"),
+        ("Share negative", _share_change(spike)),
+    ]
+    if spike.p_value is not None:
+        fields.append(("Chance if nothing changed", f"p = {spike.p_value:.2g}"))
+    blocks: list[Block] = [
+        SectionBlock(text=_mrkdwn(f"*{_spike_heading(spike)}*")),
+        SectionBlock(fields=[_mrkdwn(_field(name, value, SHORT_LIMIT)) for name, value in fields]),
+    ]
+    for quote in list(spike.examples)[:3]:
+        blocks.append(SectionBlock(text=_mrkdwn(">" + escape_and_truncate(_one_line(quote), example_limit))))
+    return [block.to_dict() for block in blocks]
+
+
+def build_spike_fallback(spike: SpikeMessage) -> str:
+    """One escaped line for notifications and block-less clients."""
+    return (
+        f"{_spike_heading(spike)}: {spike.observed} negatives in the last {spike.window}, "
+        f"usually {spike.expected:.1f} · {_share_change(spike)}"
+    )
+
+
+def _spike_heading(spike: SpikeMessage) -> str:
+    ratio = spike.observed / spike.expected if spike.expected > 0 else None
+    growth = f" ({ratio:.1f}× usual)" if ratio is not None else ""
+    return f"Spike of negative mentions · {_short(spike.dimension)} {_short(spike.name)}{growth}"
+
+
+def _share_change(spike: SpikeMessage) -> str:
+    if spike.share is None:
+        return "unknown"
+    if spike.baseline_share is None:
+        return f"{spike.share:.0%} of {spike.total}"
+    return f"{spike.share:.0%} of {spike.total}, usually {spike.baseline_share:.0%}"

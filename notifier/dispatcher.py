@@ -10,9 +10,18 @@ posts it twice:
 3. **Record** (one transaction per alert): `sent` with the Slack `ts` and channel ID, or back to `pending`
    with a `next_attempt_at`, or `failed` with the reason.
 
+Incident threads (issue 6) use the same three steps. An outbox row says what to do (`action`):
+`post` a new message (an incident's parent records its `ts` and channel ID on the incident in the same
+transaction as `sent`), `reply` in the incident's thread (`thread_ts` = the parent's `ts`; such rows are
+not even claimed before the parent is in Slack), or `update` the parent with `chat.update` (idempotent:
+the latest state simply overwrites the message). A batch that sends a parent claims again, so the
+parent's waiting replies follow in the same run.
+
 A crash between 1 and 3 leaves the alert in `sending`. `reconcile_sending()` (run at start-up and then
 periodically) looks for each such alert's message in the channel history by its metadata: found → `sent`
-with that `ts` (no repost); not found → `pending` again, so it is sent exactly once more.
+with that `ts` (no repost); not found → `pending` again, so it is sent exactly once more. Thread replies
+are looked up in their thread (`conversations.replies`); a stuck `update` is simply queued again, since
+repeating `chat.update` with the same content changes nothing.
 
 Failures are sorted by what retrying can achieve:
 
@@ -41,7 +50,8 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage import alerts as outbox
-from storage.enums import AlertStatus
+from storage import incidents as incident_rows
+from storage.enums import AlertAction, AlertStatus
 from storage.models import Alert
 
 __all__ = [
@@ -134,6 +144,10 @@ class _Outgoing:
     text: str
     blocks: list[dict[str, Any]]
     claimed_at: datetime | None
+    action: AlertAction = AlertAction.POST
+    incident_id: int | None = None
+    parent_ts: str | None = None  # the incident's parent message, for replies and updates
+    parent_channel_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -226,17 +240,23 @@ class Dispatcher:
 
     def dispatch_due(self, limit: int = 50) -> DispatchResult:
         """Claim up to `limit` due alerts, post them, and record each outcome; returns the counts."""
-        claimed = self._claim(limit)
-        tally = _Tally(claimed=len(claimed))
+        tally = _Tally()
         deferred: dict[str, datetime] = {}  # channel -> rate-limited until
         logged: set[tuple[str, str]] = set()
-        for alert in claimed:
-            until = deferred.get(alert.channel)
-            outcome: _Outcome = _RateLimited(until) if until is not None else self._post(alert)
-            if isinstance(outcome, _RateLimited):
-                deferred[alert.channel] = outcome.until
-            self._record(alert, outcome, tally, logged)
-        if claimed:
+        while tally.claimed < limit:
+            claimed = self._claim(limit - tally.claimed)
+            tally.claimed += len(claimed)
+            parents_sent = False
+            for alert in claimed:
+                until = deferred.get(alert.channel)
+                outcome: _Outcome = _RateLimited(until) if until is not None else self._post(alert)
+                if isinstance(outcome, _RateLimited):
+                    deferred[alert.channel] = outcome.until
+                self._record(alert, outcome, tally, logged)
+                parents_sent |= isinstance(outcome, _Sent) and _opens_thread(alert)
+            if not parents_sent:  # only a new parent makes more alerts claimable in this run
+                break
+        if tally.claimed:
             logger.info(
                 "dispatched alerts: claimed=%d sent=%d retried=%d rate_limited=%d failed=%d",
                 tally.claimed,
@@ -257,9 +277,9 @@ class Dispatcher:
             return [_snapshot(row) for row in rows]
 
     def _post(self, alert: _Outgoing) -> _Outcome:
-        """One chat.postMessage; every failure becomes an outcome, so one alert can't stop the batch."""
+        """One Slack call (post, reply or update); each failure becomes an outcome, never stops the batch."""
         try:
-            return self._post_message(alert, blocks=alert.blocks or None)
+            return self._send(alert, blocks=alert.blocks or None)
         except SlackApiError as err:
             error = _error_code(err)
             if error in _BLOCK_ERRORS and alert.blocks and self._text_fallback:
@@ -268,7 +288,7 @@ class Dispatcher:
                     "alert %d: Slack rejected its blocks (%s); sending plain text", alert.id, reason
                 )
                 try:
-                    sent = self._post_message(alert, blocks=None)
+                    sent = self._send(alert, blocks=None)
                 except SlackApiError as again:
                     return self._classify(again)
                 except OSError as again:
@@ -277,15 +297,33 @@ class Dispatcher:
             return self._classify(err)
         except OSError as err:  # URLError, timeouts, refused or reset connections
             return _Transient(f"connection error: {err}")
+        except _NoParentError:
+            return _Permanent("incident parent message has no Slack ts")
         except Exception as err:  # a bug or an unexpected SDK error: retry with backoff, but say so
             logger.exception("alert %d: unexpected error while posting", alert.id)
             return _Transient(f"unexpected error: {type(err).__name__}: {err}")
 
-    def _post_message(self, alert: _Outgoing, *, blocks: list[dict[str, Any]] | None) -> _Sent:
+    def _send(self, alert: _Outgoing, *, blocks: list[dict[str, Any]] | None) -> _Sent:
+        """One Slack call for the row's action: a new message, a thread reply, or a parent update."""
+        if alert.action == AlertAction.UPDATE:
+            if alert.parent_ts is None or alert.parent_channel_id is None:
+                raise _NoParentError(alert.id)
+            # No metadata: the parent keeps the dedup key of its own alert, which reconciliation reads.
+            response = self._client.chat_update(
+                channel=alert.parent_channel_id, ts=alert.parent_ts, text=alert.text, blocks=blocks or []
+            )
+            return _Sent(ts=str(response["ts"]), channel_id=str(response["channel"]))
+        thread: dict[str, Any] = {}
+        channel = alert.channel
+        if alert.action == AlertAction.REPLY:
+            if alert.parent_ts is None or alert.parent_channel_id is None:
+                raise _NoParentError(alert.id)
+            channel, thread = alert.parent_channel_id, {"thread_ts": alert.parent_ts}
         response = self._client.chat_postMessage(
-            channel=alert.channel,
+            channel=channel,
             text=alert.text,
             blocks=blocks,
+            **thread,
             metadata={
                 "event_type": METADATA_EVENT_TYPE,
                 "event_payload": {"dedup_key": alert.dedup_key, "alert_id": alert.id},
@@ -324,6 +362,10 @@ class Dispatcher:
                 # Recorded whatever the row says now: the message exists in Slack, so it is sent.
                 outbox.mark_sent(row, ts=outcome.ts, channel_id=outcome.channel_id, now=now)
                 row.last_error = outcome.note
+                if _opens_thread(alert) and alert.incident_id is not None:
+                    incident_rows.mark_parent_sent(
+                        session, alert.incident_id, ts=outcome.ts, channel_id=outcome.channel_id
+                    )
                 tally.sent += 1
                 return
             if row.status != AlertStatus.SENDING:
@@ -385,11 +427,17 @@ class Dispatcher:
             )
             stuck = [_snapshot(row) for row in rows]
         confirmed = requeued = unresolved = 0
-        by_channel: dict[str, list[_Outgoing]] = {}
+        groups: dict[tuple[str, str | None], list[_Outgoing]] = {}  # (channel, thread) -> alerts
         for alert in stuck:
-            by_channel.setdefault(alert.channel, []).append(alert)
-        for channel, alerts in by_channel.items():
-            found = self._posted_in(channel, alerts)
+            if alert.action == AlertAction.UPDATE:
+                if self._settle(alert, None):  # chat.update is idempotent: just do it again
+                    requeued += 1
+                continue
+            thread = alert.parent_ts if alert.action == AlertAction.REPLY else None
+            channel = alert.parent_channel_id or alert.channel if thread else alert.channel
+            groups.setdefault((channel, thread), []).append(alert)
+        for (channel, thread), alerts in groups.items():
+            found = self._posted_in(channel, alerts) if thread is None else self._replied_in(channel, thread)
             for alert in alerts:
                 if found is None:
                     unresolved += 1
@@ -441,6 +489,37 @@ class Dispatcher:
             logger.warning("cannot read history of %s now (%s); will retry", channel, err)
             return None
 
+    def _replied_in(self, channel_id: str, thread_ts: str) -> dict[str, _Sent] | None:
+        """dedup_key -> reply for our alerts in one incident thread; None when Slack could not be asked."""
+        found: dict[str, _Sent] = {}
+        cursor: str | None = None
+        try:
+            for _ in range(self._history_max_pages):
+                kwargs: dict[str, Any] = {
+                    "channel": channel_id,
+                    "ts": thread_ts,
+                    "include_all_metadata": True,
+                    "limit": 200,
+                }
+                if cursor:
+                    kwargs["cursor"] = cursor
+                page = self._client.conversations_replies(**kwargs)
+                for message in page.get("messages") or []:
+                    key = _alert_dedup_key(message)
+                    if key is not None and key not in found:
+                        found[key] = _Sent(ts=str(message["ts"]), channel_id=channel_id)
+                cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+                if not page.get("has_more") or not cursor:
+                    break
+        except SlackApiError as err:
+            if isinstance(self._classify(err), _Permanent):
+                logger.warning("cannot read thread %s in %s (%s)", thread_ts, channel_id, _error_code(err))
+                return {}
+            return None
+        except OSError:
+            return None
+        return found
+
     def _history_by_dedup_key(self, channel_id: str, oldest: datetime | None) -> dict[str, _Sent]:
         found: dict[str, _Sent] = {}
         cursor: str | None = None
@@ -491,6 +570,10 @@ class Dispatcher:
                 return False
             if posted is not None:
                 outbox.mark_sent(row, ts=posted.ts, channel_id=posted.channel_id, now=now)
+                if _opens_thread(alert) and alert.incident_id is not None:
+                    incident_rows.mark_parent_sent(
+                        session, alert.incident_id, ts=posted.ts, channel_id=posted.channel_id
+                    )
                 logger.info("alert %d was already in Slack (ts %s); marked sent", alert.id, posted.ts)
             else:
                 outbox.mark_retry(
@@ -500,7 +583,17 @@ class Dispatcher:
             return True
 
 
+class _NoParentError(Exception):
+    """A reply or update whose incident has no parent `ts` (claim_due should never hand one out)."""
+
+
+def _opens_thread(alert: _Outgoing) -> bool:
+    """A `post` that belongs to an incident is that incident's parent message."""
+    return alert.action == AlertAction.POST and alert.incident_id is not None
+
+
 def _snapshot(row: Alert) -> _Outgoing:
+    incident = row.incident
     return _Outgoing(
         id=row.id,
         dedup_key=row.dedup_key,
@@ -508,6 +601,10 @@ def _snapshot(row: Alert) -> _Outgoing:
         text=row.text,
         blocks=list(row.blocks or []),
         claimed_at=row.claimed_at,
+        action=AlertAction(row.action),
+        incident_id=row.incident_id,
+        parent_ts=incident.slack_ts if incident is not None else None,
+        parent_channel_id=incident.slack_channel_id if incident is not None else None,
     )
 
 

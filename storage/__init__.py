@@ -10,11 +10,12 @@ Repository functions take a `Session` and never commit: the stage that calls the
         result = storage.mentions.insert_new_mentions(session, items)
 """
 
-from storage import aggregates, alerts, cases, catalog, mentions, models, runs, sources
+from storage import aggregates, alerts, cases, catalog, incidents, mentions, models, runs, sources
 from storage.aggregates import TouchpointSummary
 from storage.base import Base, UTCDateTime
 from storage.engine import make_engine, make_session_factory
 from storage.enums import (
+    AlertAction,
     AlertKind,
     AlertStatus,
     CaseStatus,
@@ -38,6 +39,7 @@ from storage.mentions import InsertResult, NewMention, content_hash
 from storage.migrate import current_revision, downgrade, head_revision, upgrade
 
 __all__ = [
+    "AlertAction",
     "AlertKind",
     "AlertStatus",
     "Base",
@@ -67,6 +69,7 @@ __all__ = [
     "current_revision",
     "downgrade",
     "head_revision",
+    "incidents",
     "make_engine",
     "make_session_factory",
     "mentions",

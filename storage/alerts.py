@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from storage._dialect import insert_for
-from storage.enums import AlertKind, AlertStatus
-from storage.models import Alert
+from storage.enums import AlertAction, AlertKind, AlertStatus
+from storage.models import Alert, Incident
 
 __all__ = [
     "claim_due",
@@ -39,11 +39,15 @@ def enqueue_alert(
     blocks: list[dict[str, Any]],
     mention_id: int | None = None,
     incident_id: int | None = None,
+    action: AlertAction = AlertAction.POST,
+    status: AlertStatus = AlertStatus.PENDING,
+    reason: str | None = None,
     now: datetime,
 ) -> int | None:
     """Queue an alert due now; returns its id, or None when `dedup_key` was queued before.
 
     The unique `dedup_key` makes "the same mention or copy never twice" a database guarantee.
+    `status=SUPPRESSED` with a `reason` stores an alert the budget held back (never sent, but counted).
     """
     stmt = (
         insert_for(session, Alert)
@@ -51,7 +55,9 @@ def enqueue_alert(
             kind=kind,
             dedup_key=dedup_key,
             channel=channel,
-            status=AlertStatus.PENDING,
+            status=status,
+            last_error=reason,
+            action=action,
             attempts=0,
             text=text,
             blocks=blocks,
@@ -67,10 +73,18 @@ def enqueue_alert(
 
 
 def claim_due(session: Session, *, now: datetime, limit: int) -> list[Alert]:
-    """Pending alerts whose `next_attempt_at` has come, oldest first, locked (SKIP LOCKED on PostgreSQL)."""
+    """Pending alerts whose `next_attempt_at` has come, oldest first, locked (SKIP LOCKED on PostgreSQL).
+
+    Thread replies and parent updates of an incident wait until its parent message has a Slack `ts`.
+    """
+    parent_known = select(Incident.id).where(Incident.slack_ts.is_not(None))
     stmt = (
         select(Alert)
-        .where(Alert.status == AlertStatus.PENDING, Alert.next_attempt_at <= now)
+        .where(
+            Alert.status == AlertStatus.PENDING,
+            Alert.next_attempt_at <= now,
+            or_(Alert.action == AlertAction.POST, Alert.incident_id.in_(parent_known)),
+        )
         .order_by(Alert.next_attempt_at, Alert.id)
         .limit(limit)
         .with_for_update(skip_locked=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 
 __all__ = [
+    "AlertAction",
     "AlertKind",
     "AlertStatus",
     "CaseStatus",
@@ -57,6 +58,19 @@ class AlertKind(enum.StrEnum):
     SOURCE_HEALTH = "source_health"
     DIGEST = "digest"
     OPS = "ops"
+
+
+class AlertAction(enum.StrEnum):
+    """What the dispatcher does with an outbox row.
+
+    `post`: a new top-level message (a standalone alert or an incident's parent); `reply`: a message in
+    the thread of the row's incident (sent only once the parent has a `ts`); `update`: `chat.update` of
+    the incident's parent message (idempotent, so a coalesced update carries the latest state).
+    """
+
+    POST = "post"
+    REPLY = "reply"
+    UPDATE = "update"
 
 
 class AlertStatus(enum.StrEnum):

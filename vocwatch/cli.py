@@ -6,6 +6,7 @@ Errors the operator can act on are printed as one line plus the fix; `--debug` s
 from __future__ import annotations
 
 import logging
+import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,10 +120,7 @@ def crawl(
 def analyze() -> None:
     """Analyze every new mention: sentiment, touchpoint, and an outbox alert for strong negatives."""
     built = _state.app()
-    rules = jobs.AlertRules(
-        negative_threshold=built.settings.alerts.negative_threshold,
-        channel=built.settings.slack.default_channel,
-    )
+    rules = jobs.AlertRules.from_settings(built.settings)
     total = 0
     with console.status("loading the model ..."):
         analyzer = built.analyzer
@@ -152,6 +150,29 @@ def model_prepare() -> None:
     with console.status("converting the default model (about 15 s, once per machine) ..."):
         path = sentiment.prepare_default_model(settings.models_dir)
     console.print(f"default model ready: {path}")
+
+
+@app.command()
+def train(
+    data_dir: Annotated[
+        Path, typer.Option(help="Labelled sets (JSONL train/dev splits), e.g. ../shared/data.")
+    ],
+    out: Annotated[Path, typer.Option(help="Heads directory to write; point model.heads_dir at it.")],
+) -> None:
+    """Refit the sentiment head on frozen model features; embeddings are cached in the data dir."""
+    import sentiment
+    from sentiment.training import train_sentiment_head
+
+    settings = _state.settings()
+    model_dir = settings.model.dir or sentiment.prepare_default_model(settings.models_dir)
+    with console.status("embedding the training sets (cached after the first run) ..."):
+        report = train_sentiment_head(
+            data_dir, model_dir, out, cache_dir=settings.data_dir / "embeddings", command=shlex.join(sys.argv)
+        )
+    console.print(f"wrote head {report['version']} to {out / 'sentiment'}")
+    for name, figure in report["dev"].items():
+        if isinstance(figure, float):
+            console.print(f"  dev {name}: {figure:.3f}")
 
 
 @app.command("import-survey")
@@ -245,6 +266,23 @@ def sources() -> None:
     console.print(table)
     if any(health.status is SourceStatus.DARK for _, health in rows):
         raise typer.Exit(2)
+
+
+@app.command()
+def run() -> None:
+    """The daemon: crawl each source on its schedule, analyze, alert, check spikes and source health.
+
+    Runs until SIGTERM or Ctrl-C, then finishes the running batch and exits 0. Logs one JSON line per
+    job run on stderr. Run only one daemon per database.
+    """
+    import logging
+
+    from vocwatch.scheduler import run_daemon
+
+    built = _state.app()
+    logging.getLogger("vocwatch.scheduler").setLevel(logging.DEBUG if _state.debug else logging.INFO)
+    console.print("vocwatch daemon running; stop it with Ctrl-C or SIGTERM")
+    raise typer.Exit(run_daemon(built))
 
 
 @app.command()

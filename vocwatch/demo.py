@@ -73,7 +73,7 @@ def run_demo(settings: Settings, *, console: Console) -> DemoReport:
 
         with console.status("loading the model (the first run converts it, about 15 s) ..."):
             analyzer = app.analyzer
-        rules = jobs.AlertRules(demo.alerts.negative_threshold, demo.slack.default_channel)
+        rules = jobs.AlertRules.from_settings(demo)
         analyzed = 0
         with console.status("analyzing ..."):
             while count := jobs.analyze_pending(

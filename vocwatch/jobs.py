@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import sentiment
 import storage
-from notifier import blocks, policy
 from notifier.dispatcher import Dispatcher
 from storage import models
-from storage.enums import AlertKind, MentionStatus, SentimentLabel
+from storage.enums import MentionStatus, SentimentLabel
+from vocwatch.alerting import AlertRules, MentionFacts, alert_mention, refresh_incidents
 from vocwatch.settings import Settings
 
 __all__ = [
@@ -26,17 +26,10 @@ __all__ = [
     "analysis_text",
     "analyze_pending",
     "dispatch_alerts",
+    "refresh_incident_states",
     "sync_catalog",
     "to_analysis_row",
 ]
-
-
-@dataclass(frozen=True)
-class AlertRules:
-    """The plain values the mention alert policy needs, taken out of Settings by the caller."""
-
-    negative_threshold: float
-    channel: str
 
 
 def sync_catalog(sessions: sessionmaker[Session], settings: Settings) -> None:
@@ -111,40 +104,24 @@ def analyze_pending(
 def _alert_if_negative(
     session: Session, mention: models.Mention, result: sentiment.Analysis, rules: AlertRules, *, now: datetime
 ) -> None:
-    decision = policy.decide_mention_alert(
-        mention_id=mention.id,
+    """Severity, routing, incident grouping and budget for one analysed mention (vocwatch.alerting)."""
+    facts = MentionFacts(
         label=result.label.value,
         p_negative=result.p_negative,
-        threshold=rules.negative_threshold,
-        channel=rules.channel,
-    )
-    if decision is None:
-        return
-    touchpoint = mention.touchpoint.name if mention.touchpoint is not None else None
-    message = blocks.MentionMessage(
-        quote=analysis_text(mention),
-        url=mention.url,
-        source=mention.source.name,
-        author=mention.author,
-        label=result.label.value,
         confidence=result.confidence,
-        p_negative=result.p_negative,
-        touchpoint=touchpoint,
-        severity=decision.severity,
+        churn_risk=result.churn_risk,
+        topics=tuple(topic.topic for topic in result.topics),
+        lang=result.lang,
     )
-    storage.alerts.enqueue_alert(
-        session,
-        kind=AlertKind.MENTION,
-        dedup_key=decision.dedup_key,
-        channel=decision.channel,
-        text=blocks.build_mention_fallback(message),
-        blocks=blocks.build_mention_blocks(message),
-        mention_id=mention.id,
-        now=now,
-    )
-    storage.cases.open_case(
-        session, mention_id=mention.id, reason="negative", severity=decision.severity, now=now
-    )
+    alert_mention(session, mention, facts, rules, quote=analysis_text(mention), now=now)
+
+
+def refresh_incident_states(
+    sessions: sessionmaker[Session], rules: AlertRules, *, now: datetime | None = None
+) -> int:
+    """Periodic job: incidents without new mentions turn quiet, then resolved; their parent is updated."""
+    with sessions.begin() as session:
+        return refresh_incidents(session, rules, now=now or datetime.now(UTC))
 
 
 @dataclass(frozen=True)

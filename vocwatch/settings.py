@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
@@ -25,6 +25,7 @@ from storage.enums import JourneyStage
 from vocwatch.errors import VocwatchError
 
 __all__ = [
+    "AlertRouteSettings",
     "AlertSettings",
     "CrawlSettings",
     "ModelSettings",
@@ -32,6 +33,7 @@ __all__ = [
     "Settings",
     "SlackSettings",
     "SourceSettings",
+    "SpikeSettings",
     "TopicSettings",
     "TouchpointSettings",
     "default_config_path",
@@ -51,6 +53,8 @@ class SlackSettings(_Section):
     token: SecretStr | None = None
     base_url: str = "https://slack.com/api/"
     default_channel: str = "#cx-alerts"
+    ops_channel: str | None = None
+    """Where source-health alerts (dark / degraded / recovered) go; empty means `default_channel`."""
 
 
 class ModelSettings(_Section):
@@ -61,14 +65,99 @@ class ModelSettings(_Section):
     batch_size: int = Field(32, ge=1, le=1024)
 
 
+class AlertRouteSettings(_Section):
+    """One `[[alerts.routes]]` rule: every condition set must hold; a list matches any of its values."""
+
+    channels: list[str] = Field(min_length=1)
+    touchpoints: list[str] = []
+    topics: list[str] = []
+    sources: list[str] = []
+    languages: list[str] = []
+    min_severity: Literal["info", "warning", "critical"] | None = None
+
+
 class AlertSettings(_Section):
     negative_threshold: Probability = 0.7
     """A mention is alerted when the model's probability of `negative` reaches this."""
+    # Severity (notifier/severity.py): score = (Σ weight·component over known components / Σ weight)
+    # × topic weight × source weight; components: p_negative, 1 − rating, log-scaled reach, churn risk.
+    sentiment_weight: float = Field(0.4, ge=0.0)
+    rating_weight: float = Field(0.15, ge=0.0)
+    reach_weight: float = Field(0.3, ge=0.0)
+    churn_weight: float = Field(0.15, ge=0.0)
+    reach_score_weight: float = Field(2.0, ge=0.0)
+    """Reach = followers + this × score + reply weight × replies + repost weight × reposts."""
+    reach_reply_weight: float = Field(5.0, ge=0.0)
+    reach_repost_weight: float = Field(10.0, ge=0.0)
+    reach_saturation: float = Field(100_000.0, gt=0.0)
+    """A reach this large (or larger) counts as the full 1.0; reach is scaled by ln(1 + reach)."""
+    warning_at: Probability = 0.45
+    critical_at: Probability = 0.75
+    topic_weights: dict[str, float] = {}
+    """Multipliers per topic name (the largest of a mention's topics applies), e.g. {billing = 1.3}."""
+    source_weights: dict[str, float] = {}
+    """Multipliers per source name, e.g. {press_rss = 1.2}."""
+    # Routing (notifier/routing.py): rules in order; unmatched alerts go to slack.default_channel.
+    route_mode: Literal["first", "all"] = "first"
+    """`first`: the first matching rule wins; `all`: every matching rule adds its channels."""
+    routes: list[AlertRouteSettings] = []
+    # Incidents (notifier/incidents.py): related mentions form one Slack thread.
+    incident_window_minutes: int = Field(360, ge=1)
+    """A mention joins an open incident whose last mention is at most this old."""
+    incident_growing_at: int = Field(3, ge=1)
+    incident_critical_count: int = Field(10, ge=1)
+    incident_quiet_minutes: int = Field(120, ge=1)
+    incident_resolve_minutes: int = Field(1440, ge=1)
+    """No new mention for this long: the incident is resolved and its parent message says so."""
+    near_duplicate_bits: int = Field(3, ge=0, le=64)
+    # Budget (notifier/budget.py): new top-level messages ("pings") per channel; 0 = unlimited.
+    max_pings_per_hour: int = Field(10, ge=0)
+    max_pings_per_day: int = Field(50, ge=0)
+    review_base_url: str | None = None
+    """Base URL of the review UI (e.g. "https://vocwatch.example.com"); alerts link to /cases/{id}."""
+
+    @model_validator(mode="after")
+    def _thresholds_are_ordered(self) -> Self:
+        if self.warning_at > self.critical_at:
+            raise ValueError("warning_at must not be above critical_at")
+        if self.incident_growing_at > self.incident_critical_count:
+            raise ValueError("incident_growing_at must not be above incident_critical_count")
+        if self.incident_quiet_minutes > self.incident_resolve_minutes:
+            raise ValueError("incident_quiet_minutes must not be above incident_resolve_minutes")
+        if self.sentiment_weight + self.reach_weight <= 0:
+            raise ValueError("sentiment_weight + reach_weight must be above 0")
+        return self
 
 
 class ScheduleSettings(_Section):
     analyze_every_s: int = Field(60, ge=1)
     dispatch_every_s: int = Field(5, ge=1)
+    spike_check_every_s: int = Field(300, ge=1)
+    health_check_every_s: int = Field(600, ge=1)
+    incidents_every_s: int = Field(60, ge=1)
+    """How often quiet incidents are moved on (quiet → resolved) and their Slack parent updated."""
+    misfire_grace_s: int = Field(60, ge=1)
+    """`vocwatch run`: how late a job run may start and still run (at least the job's own interval).
+    The runs a job missed while the daemon was down collapse into ONE catch-up run: no stampede."""
+    max_workers: int = Field(4, ge=1, le=64)
+    """Jobs that may run at the same time (each job itself never overlaps its previous run)."""
+
+
+class SpikeSettings(_Section):
+    """Spike alerts (notifier/spikes.py): last hour vs the prior 12 h, last day vs the prior 14 days."""
+
+    enabled: bool = True
+    channel: str | None = None
+    """Where spike alerts go; empty means `slack.default_channel`."""
+    hour_min_count: int = Field(5, ge=1)
+    """Fewer negatives than this in the last hour is never a spike (so 1 → 3 is not news)."""
+    day_min_count: int = Field(10, ge=1)
+    p_value: float = Field(0.001, gt=0.0, lt=1.0)
+    """Poisson tail probability below which the count is unusual for the baseline."""
+    k_sigma: float = Field(3.0, ge=0.0)
+    """The count must also exceed the baseline mean + k_sigma standard deviations (bursty baselines)."""
+    min_share_rise: float = Field(0.05, ge=0.0, le=1.0)
+    """The negative share must rise at least this much (absolute) over the baseline's share."""
 
 
 class CrawlSettings(_Section):
@@ -155,6 +244,7 @@ class Settings(BaseSettings):
     model: ModelSettings = ModelSettings()
     alerts: AlertSettings = AlertSettings()
     schedule: ScheduleSettings = ScheduleSettings()
+    spikes: SpikeSettings = SpikeSettings()
     crawl: CrawlSettings = CrawlSettings()
     touchpoints: dict[str, TouchpointSettings] = DEFAULT_TOUCHPOINTS
     topics: dict[str, TopicSettings] = {}

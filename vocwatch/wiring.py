@@ -58,6 +58,9 @@ class App:
     @cached_property
     def analyzer(self) -> sentiment.Analyzer:
         """The model is loaded lazily: `vocwatch crawl` or `serve` never pay for it."""
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # the CLI shows progress
         model_dir = self.settings.model.dir or sentiment.prepare_default_model(self.settings.models_dir)
         if not model_dir.is_dir():
             raise VocwatchError(

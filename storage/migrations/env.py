@@ -40,12 +40,22 @@ def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | 
     return False
 
 
+# Tables that live in the same database but are not ours: the daemon's APScheduler job store creates and
+# owns `apscheduler_jobs`, so autogenerate must not propose dropping it.
+FOREIGN_TABLES = frozenset({"apscheduler_jobs"})
+
+
+def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    return not (type_ == "table" and reflected and compare_to is None and name in FOREIGN_TABLES)
+
+
 def run_migrations(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         render_item=render_item,
+        include_object=include_object,
         compare_type=True,
         compare_server_default=True,
     )

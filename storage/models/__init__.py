@@ -6,6 +6,7 @@ from storage.models.catalog import Topic, Touchpoint
 from storage.models.digests import Digest
 from storage.models.mentions import Analysis, Mention, MentionTopic
 from storage.models.sources import CrawlRun, Source
+from storage.models.spikes import SpikeEpisode
 from storage.models.surveys import SurveyResponse
 from storage.models.users import User
 
@@ -20,6 +21,7 @@ __all__ = [
     "Mention",
     "MentionTopic",
     "Source",
+    "SpikeEpisode",
     "SurveyResponse",
     "Topic",
     "Touchpoint",

@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.base import Base, BigId, utcnow
-from storage.enums import AlertKind, AlertStatus, IncidentStatus
+from storage.enums import AlertAction, AlertKind, AlertStatus, IncidentStatus
 from storage.models.mentions import Mention
 
 
@@ -29,9 +29,18 @@ class Incident(Base):
     touchpoint_id: Mapped[int | None] = mapped_column(ForeignKey("touchpoints.id"))
     channel: Mapped[str] = mapped_column(String(100))
     slack_ts: Mapped[str | None] = mapped_column(String(32))
+    # Set by the dispatcher with `slack_ts` when the parent is posted: replies and chat.update need the ID.
+    slack_channel_id: Mapped[str | None] = mapped_column(String(32))
     mention_count: Mapped[int] = mapped_column(default=0)
     opened_at: Mapped[datetime]
     last_mention_at: Mapped[datetime]
+    # Growth state shown in the parent (new, growing, critical, quiet, resolved; notifier.incidents).
+    state: Mapped[str] = mapped_column(String(16), default="new", server_default="new")
+    # The mention that opened the incident: its quote, link and case make up the parent message.
+    mention_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("mentions.id"))
+    # notifier.incidents.IncidentStats as JSON: count, reach, p_negative history, grouping keys.
+    stats: Mapped[dict[str, Any] | None]
+    resolved_at: Mapped[datetime | None]
 
 
 class Alert(Base):
@@ -45,6 +54,8 @@ class Alert(Base):
     __table_args__ = (
         # The dispatcher's query: WHERE status = 'pending' AND next_attempt_at <= :now.
         Index("ix_alerts_status_next_attempt_at", "status", "next_attempt_at"),
+        # The budget's query: pings to one channel since an hour / a day ago.
+        Index("ix_alerts_channel_created_at", "channel", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -60,10 +71,13 @@ class Alert(Base):
     blocks: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
     mention_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("mentions.id"), index=True)
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
+    action: Mapped[AlertAction] = mapped_column(default=AlertAction.POST, server_default="post")
+    # A `suppressed` (held back by the budget) alert points at the message that reported it as held back.
+    bundled_into_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("alerts.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     next_attempt_at: Mapped[datetime]
 
     mention: Mapped[Mention | None] = relationship()
-    incident: Mapped[Incident | None] = relationship()
+    incident: Mapped[Incident | None] = relationship(foreign_keys=[incident_id])

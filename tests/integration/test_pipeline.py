@@ -44,7 +44,7 @@ def run_once(app: App) -> None:
     for name, source in settings.sources.items():
         outcome = run_crawl(make_runspec(settings, name, source), timeout_s=120)
         assert outcome.ok, outcome.stderr_tail
-    rules = jobs.AlertRules(settings.alerts.negative_threshold, settings.slack.default_channel)
+    rules = jobs.AlertRules.from_settings(settings)
     while jobs.analyze_pending(app.sessions, app.analyzer, rules):
         pass
     jobs.dispatch_alerts(app.dispatcher)
@@ -59,12 +59,16 @@ def test_exactly_the_negative_items_reach_slack_and_a_rerun_sends_nothing(
 
         run_once(app)
 
-        posts = slack.requests_for("chat.postMessage")
-        posted_text = [str(post.body.get("text", "")) for post in posts]
+        posts = slack.calls("chat.postMessage")
+        posted_text = [str(post.args.get("text", "")) for post in posts]
         assert len(posts) == len(NEGATIVE_TITLES)
         for title in NEGATIVE_TITLES:
             assert sum(title in text for text in posted_text) == 1, (title, posted_text)
-        assert all(post.body.get("channel") == "#cx" for post in posts)
+        # Both negatives share a touchpoint: one incident, a parent in #cx and a reply in its thread.
+        parent, reply = posts
+        assert parent.args["channel"] == "#cx"
+        assert reply.args["channel"] == slack.channel_id("#cx")
+        assert reply.args["thread_ts"] == slack.messages()[0].ts
 
         with app.sessions.begin() as session:
             mentions = session.query(models.Mention).all()
@@ -76,7 +80,7 @@ def test_exactly_the_negative_items_reach_slack_and_a_rerun_sends_nothing(
 
         run_once(app)
 
-        assert len(slack.requests_for("chat.postMessage")) == len(NEGATIVE_TITLES)
+        assert len(slack.calls("chat.postMessage")) == len(NEGATIVE_TITLES)
         with app.sessions.begin() as session:
             assert session.query(models.Mention).count() == 5
             assert session.query(models.Analysis).count() == 5

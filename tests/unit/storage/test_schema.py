@@ -26,6 +26,7 @@ CONTRACT_TABLES = {
     "survey_responses",
     "users",
     "digests",
+    "spike_episodes",
 }
 
 
@@ -58,6 +59,7 @@ def test_mention_identity_constraint_has_its_conventional_name() -> None:
         ("mentions", "ix_mentions_touchpoint_id_published_at", ["touchpoint_id", "published_at"]),
         ("mentions", "ix_mentions_touchpoint_id_collected_at", ["touchpoint_id", "collected_at"]),
         ("alerts", "ix_alerts_status_next_attempt_at", ["status", "next_attempt_at"]),
+        ("spike_episodes", "ix_spike_episodes_key_ended_at", ["key", "ended_at"]),
     ],
 )
 def test_hot_queries_have_indexes(table: str, index: str, columns: list[str]) -> None:
