@@ -6,31 +6,22 @@ so a run shows how many reviews the site claims against how many were marked up 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict, field_validator
-from scrapy import Request
+from pydantic import ConfigDict, field_validator
 from scrapy.http import Response
 
-from crawlers.errors import RunSpecError
-from crawlers.items import MentionItem
 from crawlers.parsing.dates import parse_timezone
-from crawlers.parsing.reviews import read_reviews
-from crawlers.runspec import RunSpec
-from crawlers.spiders.base import MentionSpider
+from crawlers.parsing.reviews import ReviewPage, read_reviews
+from crawlers.spiders.paged import Page, PagedSpider, PagingParams
 
 __all__ = ["ReviewsParams", "ReviewsSpider"]
 
 
-class ReviewsParams(BaseModel):
+class ReviewsParams(PagingParams):
     """Options of a reviews source; its product/review page URLs are RunSpec.urls."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     next_page: str | None = None  # CSS selector of the next page's link where there is no rel=next
-    follow_next: bool = True
-    newest_first: bool = False  # pages list newest first: stop at the first stored review
     timezone: str = "UTC"  # zone of dates printed without one ("2022-10-30" is midnight there)
 
     @field_validator("timezone")
@@ -40,49 +31,26 @@ class ReviewsParams(BaseModel):
         return value
 
 
-class ReviewsSpider(MentionSpider):
+class ReviewsSpider(PagedSpider):
     name = "reviews"
     kind = "reviews"
     params_model = ReviewsParams
 
-    def __init__(self, spec: RunSpec | str | None = None, **kwargs: Any) -> None:
-        super().__init__(spec, **kwargs)
-        if not self.spec.urls:
-            raise RunSpecError(f"source {self.spec.source_name!r} (reviews) has no page URLs: set `urls`")
-
-    @property
-    def reviews_params(self) -> ReviewsParams:
+    def read_page(self, response: Response) -> ReviewPage:
         assert isinstance(self.params, ReviewsParams)
-        return self.params
+        return read_reviews(
+            response,
+            source=self.spec.source_name,
+            next_selector=self.params.next_page,
+            page_url=self.chain_of(response),
+            tz=self.params.timezone,
+            now=self.started_at,
+        )
 
-    async def start(self) -> AsyncIterator[Any]:
-        for url in self.spec.urls:
-            request = self.start_page(url, callback=self.parse)
-            if request is None:
-                return
-            yield request
-
-    def parse(self, response: Response, **kwargs: Any) -> Iterator[MentionItem | Request]:
-        params = self.reviews_params
-        try:
-            page = read_reviews(
-                response,
-                source=self.spec.source_name,
-                next_selector=params.next_page,
-                page_url=self.chain_of(response),
-                tz=params.timezone,
-                now=self.started_at,
-            )
-        except Exception as exc:  # extruct/lxml on a broken page: count it, crawl the other pages
-            self.page_failed(response, exc)
-            return
+    def page_read(self, response: Response, page: Page) -> None:
+        """Keep the first page's AggregateRating: how many reviews the site claims vs. how many we read."""
         stats = self.crawler.stats
-        assert stats is not None
+        assert stats is not None and isinstance(page, ReviewPage)
         if page.aggregate is not None and self.chain_of(response) == response.url:
             stats.set_value("vocwatch/aggregate_rating", page.aggregate.rating)
             stats.set_value("vocwatch/aggregate_count", page.aggregate.count)
-        yield from self.until_seen(response, page.items, ordered=params.newest_first)
-        if page.next_url and params.follow_next:
-            request = self.next_page(response, page.next_url, callback=self.parse)
-            if request is not None:
-                yield request
