@@ -47,6 +47,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage import alerts as outbox
@@ -491,26 +492,8 @@ class Dispatcher:
 
     def _replied_in(self, channel_id: str, thread_ts: str) -> dict[str, _Sent] | None:
         """dedup_key -> reply for our alerts in one incident thread; None when Slack could not be asked."""
-        found: dict[str, _Sent] = {}
-        cursor: str | None = None
         try:
-            for _ in range(self._history_max_pages):
-                kwargs: dict[str, Any] = {
-                    "channel": channel_id,
-                    "ts": thread_ts,
-                    "include_all_metadata": True,
-                    "limit": 200,
-                }
-                if cursor:
-                    kwargs["cursor"] = cursor
-                page = self._client.conversations_replies(**kwargs)
-                for message in page.get("messages") or []:
-                    key = _alert_dedup_key(message)
-                    if key is not None and key not in found:
-                        found[key] = _Sent(ts=str(message["ts"]), channel_id=channel_id)
-                cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
-                if not page.get("has_more") or not cursor:
-                    break
+            return self._scan_for_alerts(self._client.conversations_replies, channel_id, ts=thread_ts)
         except SlackApiError as err:
             if isinstance(self._classify(err), _Permanent):
                 logger.warning("cannot read thread %s in %s (%s)", thread_ts, channel_id, _error_code(err))
@@ -518,18 +501,20 @@ class Dispatcher:
             return None
         except OSError:
             return None
-        return found
 
     def _history_by_dedup_key(self, channel_id: str, oldest: datetime | None) -> dict[str, _Sent]:
+        since = {} if oldest is None else {"oldest": f"{oldest.timestamp():.6f}"}
+        return self._scan_for_alerts(self._client.conversations_history, channel_id, **since)
+
+    def _scan_for_alerts(
+        self, listing: Callable[..., SlackResponse], channel_id: str, **params: str
+    ) -> dict[str, _Sent]:
+        """Page through a channel history or thread and map each vocwatch alert's dedup key to its message."""
         found: dict[str, _Sent] = {}
         cursor: str | None = None
         for _ in range(self._history_max_pages):
-            kwargs: dict[str, Any] = {"channel": channel_id, "include_all_metadata": True, "limit": 200}
-            if oldest is not None:
-                kwargs["oldest"] = f"{oldest.timestamp():.6f}"
-            if cursor:
-                kwargs["cursor"] = cursor
-            page = self._client.conversations_history(**kwargs)
+            paging = {"cursor": cursor} if cursor else {}
+            page = listing(channel=channel_id, include_all_metadata=True, limit=200, **params, **paging)
             for message in page.get("messages") or []:
                 key = _alert_dedup_key(message)
                 if key is not None and key not in found:

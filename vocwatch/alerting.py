@@ -16,6 +16,7 @@ all. Per channel the mention gets to, it:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -233,23 +234,24 @@ def _alert_in_channel(
         )
         for row in rows
     ]
+    # The mention's own card, as a thread reply or held back by the budget; a new incident gets a parent.
+    enqueue_card = functools.partial(
+        storage.alerts.enqueue_alert,
+        session,
+        kind=AlertKind.MENTION,
+        dedup_key=key,
+        channel=channel,
+        text=blocks.build_mention_fallback(card),
+        blocks=blocks.build_mention_blocks(card),
+        mention_id=mention.id,
+        now=now,
+    )
     match = match_incident(candidate, views, knobs)
     if match is not None:
         row = next(r for r in rows if r.id == match.id)
         stats = match.stats.add(candidate)
         _save_stats(row, stats, now=now, knobs=knobs)
-        storage.alerts.enqueue_alert(
-            session,
-            kind=AlertKind.MENTION,
-            dedup_key=key,
-            channel=channel,
-            text=blocks.build_mention_fallback(card),
-            blocks=blocks.build_mention_blocks(card),
-            mention_id=mention.id,
-            incident_id=row.id,
-            action=AlertAction.REPLY,
-            now=now,
-        )
+        enqueue_card(incident_id=row.id, action=AlertAction.REPLY)
         _refresh_parent(session, row, stats, rules, now=now)
         return 2
 
@@ -259,18 +261,7 @@ def _alert_in_channel(
         severity.level, pings_last_hour=pings_hour, pings_last_day=pings_day, limits=rules.budget
     )
     if not verdict.allowed:
-        storage.alerts.enqueue_alert(
-            session,
-            kind=AlertKind.MENTION,
-            dedup_key=key,
-            channel=channel,
-            text=blocks.build_mention_fallback(card),
-            blocks=blocks.build_mention_blocks(card),
-            mention_id=mention.id,
-            status=AlertStatus.SUPPRESSED,
-            reason=verdict.reason,
-            now=now,
-        )
+        enqueue_card(status=AlertStatus.SUPPRESSED, reason=verdict.reason)
         return 1
 
     held = storage.incidents.list_held_back(session, channel=channel)
