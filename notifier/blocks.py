@@ -133,18 +133,7 @@ def build_mention_blocks(card: MentionMessage, *, quote_limit: int = QUOTE_LIMIT
     heading = f"*{_heading(card)}* · {_short(card.source)}"
     if card.title:
         heading += f"\n*{escape_and_truncate(_one_line(card.title), TITLE_LIMIT)}*"
-    blocks: list[Block] = [
-        SectionBlock(text=_mrkdwn(heading)),
-        SectionBlock(text=_mrkdwn(">" + escape_and_truncate(_one_line(card.quote), quote_limit))),
-        SectionBlock(fields=[_mrkdwn(_field(name, value, limit)) for name, value, limit in _facts(card)]),
-    ]
-    if card.note:
-        blocks.append(ContextBlock(elements=[_mrkdwn(escape_and_truncate(_one_line(card.note), NOTE_LIMIT))]))
-    if card.url.strip():
-        blocks.append(ContextBlock(elements=[_mrkdwn(_link_line(card.url))]))
-    if (button := _case_button(card.case_url)) is not None:
-        blocks.append(ActionsBlock(elements=[button]))
-    return [block.to_dict() for block in blocks]
+    return _card_blocks(heading, card.quote, _facts(card), card.note, card.url, card.case_url, quote_limit)
 
 
 def build_incident_blocks(card: IncidentMessage, *, quote_limit: int = QUOTE_LIMIT) -> list[dict[str, Any]]:
@@ -162,16 +151,29 @@ def build_incident_blocks(card: IncidentMessage, *, quote_limit: int = QUOTE_LIM
         facts.append(("Topics", ", ".join(_one_line(topic) for topic in card.topics), TOPICS_LIMIT))
     if card.first_at and card.last_at:
         facts.append(("Seen", f"{card.first_at} → {card.last_at}", SHORT_LIMIT))
+    return _card_blocks(heading, card.quote, facts, card.note, card.url, card.case_url, quote_limit)
+
+
+def _card_blocks(
+    heading: str,
+    quote: str,
+    facts: Sequence[tuple[str, str, int]],
+    note: str | None,
+    url: str,
+    case_url: str | None,
+    quote_limit: int,
+) -> list[dict[str, Any]]:
+    """The layout mention and incident messages share: heading, quote, facts, note, link, case button."""
     blocks: list[Block] = [
         SectionBlock(text=_mrkdwn(heading)),
-        SectionBlock(text=_mrkdwn(">" + escape_and_truncate(_one_line(card.quote), quote_limit))),
+        SectionBlock(text=_mrkdwn(">" + escape_and_truncate(_one_line(quote), quote_limit))),
         SectionBlock(fields=[_mrkdwn(_field(name, value, limit)) for name, value, limit in facts]),
     ]
-    if card.note:
-        blocks.append(ContextBlock(elements=[_mrkdwn(escape_and_truncate(_one_line(card.note), NOTE_LIMIT))]))
-    if card.url.strip():
-        blocks.append(ContextBlock(elements=[_mrkdwn(_link_line(card.url))]))
-    if (button := _case_button(card.case_url)) is not None:
+    if note:
+        blocks.append(ContextBlock(elements=[_mrkdwn(escape_and_truncate(_one_line(note), NOTE_LIMIT))]))
+    if url.strip():
+        blocks.append(ContextBlock(elements=[_mrkdwn(_link_line(url))]))
+    if (button := _case_button(case_url)) is not None:
         blocks.append(ActionsBlock(elements=[button]))
     return [block.to_dict() for block in blocks]
 
