@@ -37,6 +37,10 @@ class MentionItem:
     replies: int | None = None
     reposts: int | None = None
     likes: int | None = None
+    # The source's id of what this item replies to or comments on (a comment's parent comment or post),
+    # and of the thread's root (the submission, story or root post); None for top-level items.
+    parent_external_id: str | None = None
+    thread_external_id: str | None = None
 
 
 _REACH_FIELDS = ("author_followers", "score", "replies", "reposts", "likes")
@@ -64,5 +68,8 @@ def mention_problems(item: object) -> list[str]:
         problems.append("published_at has no time zone")
     if item.rating is not None and not 0.0 <= item.rating <= 1.0:
         problems.append(f"rating {item.rating} outside 0..1")
+    for name in ("parent_external_id", "thread_external_id"):
+        if len(getattr(item, name) or "") > MAX_EXTERNAL_ID_LENGTH:
+            problems.append(f"{name} longer than {MAX_EXTERNAL_ID_LENGTH} characters")
     problems.extend(f"{name} is negative" for name in _REACH_FIELDS if (getattr(item, name) or 0) < 0)
     return problems

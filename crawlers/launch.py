@@ -44,6 +44,8 @@ def crawl_settings(spec: RunSpec) -> Settings:
         "VOCWATCH_DATABASE_URL": spec.database_url,
         "VOCWATCH_SOURCE_NAME": spec.source_name,
         "VOCWATCH_DEFAULT_TOUCHPOINT": spec.default_touchpoint,
+        "VOCWATCH_AUTHOR_PRIVACY": spec.author_privacy,
+        "VOCWATCH_AUTHOR_HASH_KEY": spec.author_hash_key,  # not a Scrapy default: never in its settings log
         "ROBOTSTXT_OBEY": spec.obey_robots,
         "CONCURRENT_REQUESTS_PER_DOMAIN": spec.concurrency_per_domain,
         "DOWNLOAD_DELAY": spec.download_delay_s,

@@ -20,8 +20,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import storage
+from crawlers.errors import RunSpecError
 from crawlers.extensions import SourceRecord, load_source, open_database
 from crawlers.items import MentionItem, mention_problems
+from crawlers.privacy import AuthorPolicy, AuthorPrivacy
 
 __all__ = ["StorePipeline", "ValidatePipeline"]
 
@@ -60,6 +62,7 @@ class StorePipeline:
         stats: StatsCollector,
         batch_size: int = 50,
         engine: Engine | None = None,
+        authors: AuthorPolicy | None = None,
     ) -> None:
         self._sessions = sessions
         self._source_name = source_name
@@ -67,6 +70,7 @@ class StorePipeline:
         self._stats = stats
         self._batch_size = batch_size
         self._engine = engine  # disposed at close when the pipeline made it
+        self._authors = authors or AuthorPolicy()
         self._source: SourceRecord | None = None
         self._pending: list[MentionItem] = []
 
@@ -75,6 +79,12 @@ class StorePipeline:
         source_name = crawler.settings.get("VOCWATCH_SOURCE_NAME")
         if not source_name:
             raise NotConfigured("VOCWATCH_SOURCE_NAME is not set: nothing is stored")
+        privacy = crawler.settings.get("VOCWATCH_AUTHOR_PRIVACY") or AuthorPrivacy.KEEP
+        key = crawler.settings.get("VOCWATCH_AUTHOR_HASH_KEY")
+        try:
+            authors = AuthorPolicy(privacy=AuthorPrivacy(privacy), key=key.encode("utf-8") if key else None)
+        except ValueError as exc:  # an unknown mode, or "hash" without a key: refuse to store anything
+            raise RunSpecError(str(exc)) from None
         engine, sessions = open_database(crawler)
         assert crawler.stats is not None
         return cls(
@@ -84,6 +94,7 @@ class StorePipeline:
             stats=crawler.stats,
             batch_size=crawler.settings.getint("VOCWATCH_STORE_BATCH_SIZE", 50),
             engine=engine,
+            authors=authors,
         )
 
     async def open_spider(self) -> None:
@@ -126,13 +137,26 @@ class StorePipeline:
     def _insert(self, batch: list[MentionItem]) -> storage.InsertResult:
         assert self._source is not None, "open_spider() loads the source first"
         collected_at = datetime.now(UTC)
-        rows = [to_new_mention(item, source=self._source, collected_at=collected_at) for item in batch]
+        rows = [
+            to_new_mention(item, source=self._source, collected_at=collected_at, authors=self._authors)
+            for item in batch
+        ]
         with self._sessions.begin() as session:
             return storage.mentions.insert_new_mentions(session, rows)
 
 
-def to_new_mention(item: MentionItem, *, source: SourceRecord, collected_at: datetime) -> storage.NewMention:
-    """The one mapping from the crawler's item to storage's plain values (touchpoint: the source default)."""
+def to_new_mention(
+    item: MentionItem,
+    *,
+    source: SourceRecord,
+    collected_at: datetime,
+    authors: AuthorPolicy | None = None,
+) -> storage.NewMention:
+    """The one mapping from the crawler's item to storage's plain values (touchpoint: the source default).
+
+    The author is stored as `authors` (crawl.author_privacy) says: kept, pseudonymised or dropped; this is
+    the only place that decides it, for every kind.
+    """
     return storage.NewMention(
         source_id=source.id,
         external_id=item.external_id,
@@ -140,7 +164,7 @@ def to_new_mention(item: MentionItem, *, source: SourceRecord, collected_at: dat
         text=item.text,
         raw=item.raw,
         title=item.title,
-        author=item.author,
+        author=(authors or AuthorPolicy()).apply(item.author),
         lang=item.lang,
         rating=item.rating,
         published_at=item.published_at,
@@ -149,6 +173,8 @@ def to_new_mention(item: MentionItem, *, source: SourceRecord, collected_at: dat
         replies=item.replies,
         reposts=item.reposts,
         likes=item.likes,
+        parent_external_id=item.parent_external_id,
+        thread_external_id=item.thread_external_id,
         touchpoint_id=source.touchpoint_id,
         collected_at=collected_at,
     )

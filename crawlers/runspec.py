@@ -7,10 +7,18 @@ reads no environment variables and no config file, so everything a crawl depends
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from crawlers.errors import RunSpecError
 
@@ -49,6 +57,10 @@ class RunSpec(BaseModel):
     retry_times: int = Field(default=3, ge=0, le=10)
     obey_robots: bool = True
     default_touchpoint: str | None = None
+    # How mention authors are stored (crawlers.privacy): as sent, as a keyed pseudonym, or not at all. The
+    # key is a secret of the installation, kept out of repr like the credentials.
+    author_privacy: Literal["keep", "hash", "drop"] = "keep"
+    author_hash_key: str | None = Field(default=None, min_length=1, repr=False)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
 
     @field_validator("urls")
@@ -59,6 +71,12 @@ class RunSpec(BaseModel):
             if parts.scheme not in ("http", "https") or not parts.netloc:
                 raise ValueError(f"not an http(s) URL: {url!r}")
         return urls
+
+    @model_validator(mode="after")
+    def _hash_needs_a_key(self) -> Self:
+        if self.author_privacy == "hash" and not self.author_hash_key:
+            raise ValueError("author_privacy 'hash' needs author_hash_key")
+        return self
 
     @classmethod
     def from_json(cls, data: str | bytes) -> RunSpec:

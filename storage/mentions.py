@@ -49,6 +49,8 @@ class NewMention:
     replies: int | None = None
     reposts: int | None = None
     likes: int | None = None
+    parent_external_id: str | None = None  # the source's id of the item this one replies to
+    thread_external_id: str | None = None  # the source's id of the thread's root item
     touchpoint_id: int | None = None
 
 
@@ -116,6 +118,8 @@ def insert_new_mentions(session: Session, items: Sequence[NewMention]) -> Insert
                 replies=item.replies,
                 reposts=item.reposts,
                 likes=item.likes,
+                parent_external_id=item.parent_external_id,
+                thread_external_id=item.thread_external_id,
                 content_hash=digest,
                 duplicate_of_id=duplicate_of_id,
                 touchpoint_id=item.touchpoint_id,

@@ -129,16 +129,16 @@ def check_source_health(
     """Compare each source's ledger status with the last one announced; enqueue an alert per transition.
 
     `sources` limits the check to these names (the daemon passes the configured ones: a source removed
-    from the config stays in the database, and its silence is on purpose). A source that was never
-    crawled is skipped: right after it is configured, "dark" is not news (the scheduler's first crawl comes
-    next); if that crawl fails, its failed run makes it news.
+    from the config stays in the database, and its silence is on purpose). A source without a finished
+    crawl is skipped: right after it is configured, or while its first crawl runs, "dark" is not news (the
+    scheduler's first crawl comes next); if that crawl fails, its failed run makes it news.
     """
     now = now or datetime.now(UTC)
     ledger = source_ledger(sessions, now=now, thresholds=thresholds)
     checked = alerted = recovered = 0
     with sessions.begin() as session:
         for source, verdict in ledger:
-            if verdict.last_run_at is None or (sources is not None and source.name not in sources):
+            if verdict.runs_finished == 0 or (sources is not None and source.name not in sources):
                 continue
             checked += 1
             latest = spike_store.latest_alert_key(

@@ -286,8 +286,25 @@ def run() -> None:
 
 
 @app.command()
-def demo() -> None:
+def demo(
+    daemon: Annotated[
+        bool,
+        typer.Option(
+            "--daemon",
+            help="Run the real scheduler (`vocwatch run`) on the demo data plus a live burst and a blocked "
+            "source, until Slack has an incident, a spike alert and a source-health alert.",
+        ),
+    ] = False,
+    seconds: Annotated[
+        float, typer.Option("--seconds", min=1.0, help="With --daemon: stop after this many seconds.")
+    ] = 120.0,
+) -> None:
     """Offline, end to end: serve sample feeds locally, crawl, analyze, alert a local fake Slack."""
+    if daemon:
+        from vocwatch.demo_live import run_demo_daemon
+
+        report = run_demo_daemon(_state.settings(), console=console, seconds=seconds)
+        raise typer.Exit(0 if report.complete else 1)
     from vocwatch.demo import run_demo
 
     run_demo(_state.settings(), console=console)

@@ -26,7 +26,15 @@ from vocwatch.fakeslack import FakeSlackServer
 from vocwatch.localsite import LocalSite
 from vocwatch.settings import Settings, SlackSettings, SourceSettings
 
-__all__ = ["DEMO_FEEDS", "DemoReport", "run_demo"]
+__all__ = [
+    "DEMO_FEEDS",
+    "DemoReport",
+    "demo_database",
+    "demo_settings",
+    "fake_slack_unless",
+    "remove_database",
+    "run_demo",
+]
 
 DEMO_FEEDS = resources.files("vocwatch") / "demo_data" / "feeds"
 DEMO_SLACK_TOKEN = "xoxb-vocwatch-demo"  # noqa: S105 - the fake server accepts any token
@@ -51,11 +59,11 @@ class DemoReport:
 def run_demo(settings: Settings, *, console: Console) -> DemoReport:
     """Run the demo into a fresh SQLite database under `<data_dir>/demo/` and print what happened."""
     started = time.monotonic()
-    database = settings.data_dir / "demo" / "vocwatch-demo.db"
-    _remove_database(database)
+    database = demo_database(settings)
+    remove_database(database)
     real_slack = settings.slack.token is not None
-    with LocalSite(Path(str(DEMO_FEEDS))) as site, _fake_slack_unless(real_slack) as fake:
-        demo = _demo_settings(settings, database, site, fake)
+    with LocalSite(Path(str(DEMO_FEEDS))) as site, fake_slack_unless(real_slack) as fake:
+        demo = demo_settings(settings, database, site, fake)
         from vocwatch.wiring import build_app
 
         app = build_app(demo, slack_base_url=fake.base_url if fake is not None else None)
@@ -108,13 +116,25 @@ def run_demo(settings: Settings, *, console: Console) -> DemoReport:
     )
 
 
-def _demo_settings(
-    settings: Settings, database: Path, site: LocalSite, fake: FakeSlackServer | None
+def demo_database(settings: Settings) -> Path:
+    """Where the demo keeps its database: `<data_dir>/demo/vocwatch-demo.db`."""
+    return settings.data_dir / "demo" / "vocwatch-demo.db"
+
+
+def demo_settings(
+    settings: Settings,
+    database: Path,
+    site: LocalSite,
+    fake: FakeSlackServer | None,
+    *,
+    extra_feeds: tuple[tuple[str, str, str], ...] = (),
 ) -> Settings:
-    """The operator's settings, pointed at the demo database, the local feeds and (maybe) the fake Slack."""
+    """The operator's settings, pointed at the demo database, the local feeds and (maybe) the fake Slack.
+
+    `extra_feeds` adds (source name, path on the site, touchpoint) sources to the bundled ones."""
     sources = {
         name: SourceSettings(kind="rss", urls=[site.url(f"/{feed}")], touchpoint=touchpoint)
-        for name, feed, touchpoint in _DEMO_SOURCES
+        for name, feed, touchpoint in (*_DEMO_SOURCES, *extra_feeds)
     }
     slack = settings.slack
     if fake is not None:
@@ -128,7 +148,7 @@ def _demo_settings(
 
 
 @contextlib.contextmanager
-def _fake_slack_unless(real_slack: bool) -> Iterator[FakeSlackServer | None]:
+def fake_slack_unless(real_slack: bool) -> Iterator[FakeSlackServer | None]:
     if real_slack:
         yield None
         return
@@ -136,7 +156,7 @@ def _fake_slack_unless(real_slack: bool) -> Iterator[FakeSlackServer | None]:
         yield server
 
 
-def _remove_database(database: Path) -> None:
+def remove_database(database: Path) -> None:
     """Each demo starts from an empty database, so its numbers are the same every run."""
     for path in (
         database,

@@ -94,6 +94,7 @@ class SourceHealth:
     usual_24h: float | None  # None: not enough history yet
     usual_7d: float | None
     error_rate: float | None  # over the recent finished runs; None without any
+    runs_finished: int = 0  # 0 while the first crawl is still running: nothing to judge yet
 
 
 def assess_source(
@@ -126,6 +127,7 @@ def assess_source(
         usual_24h=usual_24h,
         usual_7d=usual_7d,
         error_rate=error_rate,
+        runs_finished=len(finished),
     )
 
 

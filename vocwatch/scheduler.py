@@ -16,7 +16,8 @@ what they need from the daemon's runtime, which `run_daemon` builds from Setting
 
 Each job run writes ONE structured log line (JSON after the logger prefix): job, outcome, duration_s and
 its counts. SIGTERM/SIGINT stop the daemon cleanly: no new job starts, a running analysis finishes its
-current batch (each stage is one transaction anyway), and the process exits 0.
+current batch (each stage is one transaction anyway), a running crawl process gets SIGTERM (SIGKILL 10 s
+later), and the process exits 0.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from notifier.spikes import SpikeRule
 from vocwatch import checks, jobs
-from vocwatch.crawl import make_runspec, run_crawl
+from vocwatch.crawl import make_runspec, run_crawl, terminate_running_crawls
 from vocwatch.errors import VocwatchError
 from vocwatch.settings import Settings
 from vocwatch.wiring import App
@@ -113,6 +114,8 @@ def crawl_job(source: str) -> None:
         outcome = run_crawl(
             make_runspec(app.settings, source, configured), timeout_s=app.settings.crawl.timeout_s
         )
+        if not outcome.ok and _current().stopping.is_set():
+            return {"returncode": outcome.returncode, "terminated": 1}  # the daemon stopped it
         if not outcome.ok:
             # The crawl process ends its stderr with one summary line; warnings before it are noise here.
             last = (outcome.stderr_tail.strip().splitlines() or ["no output"])[-1]
@@ -259,12 +262,15 @@ def sync_jobs(
     """
     stored: dict[str, Job] = {job.id: job for job in scheduler.get_jobs()}
     kept = added = changed = removed = 0
-    for index, spec in enumerate(specs):
+    crawls = 0  # new crawls start 5 s apart: the first at once, not after the other jobs' slots
+    for spec in specs:
         trigger = IntervalTrigger(seconds=spec.every_s, timezone=UTC)
         grace = max(misfire_grace_s, spec.every_s)
         job = stored.pop(spec.id, None)
         if job is None:
-            first = now + timedelta(seconds=5 * index if spec.id.startswith("crawl:") else 0)
+            first = now
+            if spec.id.startswith("crawl:"):
+                first, crawls = now + timedelta(seconds=5 * crawls), crawls + 1
             scheduler.add_job(
                 spec.func,
                 trigger=trigger,
@@ -328,6 +334,9 @@ def run_daemon(app: App, *, install_signal_handlers: bool = True, stop: threadin
         stop.wait()
     finally:
         runtime.stopping.set()  # a running analysis finishes its batch and stops
+        stopped = terminate_running_crawls()  # a crawl would otherwise hold shutdown up to crawl.timeout_s
+        if stopped:
+            logger.info(json.dumps({"event": "crawls_terminated", "count": stopped, "at": _now_iso()}))
         if scheduler.running:
             scheduler.shutdown(wait=True)
         for signum, handler in previous.items():

@@ -169,6 +169,25 @@ class CrawlSettings(_Section):
     download_delay_s: float = Field(1.0, ge=0.0)
     timeout_s: float = Field(600.0, gt=0.0)
     """A crawl subprocess still running after this long is stopped and its run marked failed."""
+    author_privacy: Literal["keep", "hash", "drop"] = "keep"
+    """How mention authors are stored: as sent ("keep"), as a keyed pseudonym ("hash": `sha256:` + 16 hex
+    digits of HMAC-SHA256 with author_hash_key, the same token for the same author on every run), or not at
+    all ("drop"). The source's raw answer, kept for replaying parsers, is not changed and is never shown."""
+    author_hash_key: SecretStr | None = None
+    """The secret of "hash" (required then); prefer VOCWATCH_CRAWL__AUTHOR_HASH_KEY. Changing it changes
+    every token, so an author's old and new mentions no longer match."""
+
+    @model_validator(mode="after")
+    def _hash_needs_a_key(self) -> Self:
+        if self.author_privacy == "hash" and (
+            self.author_hash_key is None or not self.author_hash_key.get_secret_value()
+        ):
+            raise ValueError(
+                'author_privacy = "hash" needs author_hash_key: a long random secret, e.g. set '
+                "VOCWATCH_CRAWL__AUTHOR_HASH_KEY to the output of `python -c 'import secrets; "
+                "print(secrets.token_hex(32))'`"
+            )
+        return self
 
 
 class TouchpointSettings(_Section):

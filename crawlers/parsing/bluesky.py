@@ -77,6 +77,7 @@ def _post(post: Mapping[str, Any], *, source: str) -> MentionItem:
     uri = as_str(post.get("uri")) or ""
     handle = as_str(author.get("handle"))
     langs = record.get("langs")
+    reply = as_mapping(record.get("reply"))  # {parent: {uri, cid}, root: {uri, cid}} on replies only
     return MentionItem(
         source=source,
         external_id=uri,
@@ -89,6 +90,8 @@ def _post(post: Mapping[str, Any], *, source: str) -> MentionItem:
         replies=as_count(post.get("replyCount")),
         reposts=as_count(post.get("repostCount")),
         likes=as_count(post.get("likeCount")),
+        parent_external_id=as_str(as_mapping(reply.get("parent")).get("uri")),
+        thread_external_id=as_str(as_mapping(reply.get("root")).get("uri")),
     )
 
 

@@ -67,4 +67,6 @@ def _hit(hit: Mapping[str, Any], *, source: str) -> MentionItem:
         published_at=epoch_to_utc(hit.get("created_at_i")) or iso_to_utc(hit.get("created_at")),
         score=as_count(hit.get("points")),
         replies=as_count(hit.get("num_comments")),
+        parent_external_id=as_str(hit.get("parent_id")),  # comments only: the story or comment replied to
+        thread_external_id=as_str(hit.get("story_id")) if hit.get("comment_text") is not None else None,
     )

@@ -4,8 +4,10 @@ A timeline (`/api/v1/timelines/tag/:tag`) is a JSON array of statuses; a search 
 `{accounts, statuses, hashtags}`. `content` is HTML; `spoiler_text` is the content warning, kept as the
 title. Boosts (`reblog` set) are skipped: the boosted status is the mention, and it appears on its own
 where it matches. The identity is the status `uri`, which is the same on every instance (the `id` is
-only valid on the instance that served it). Timelines page through the `Link` header (`rel="next"` with
-`max_id`); search answers carry none, so the next page asks for `max_id` of the oldest status.
+only valid on the instance that served it). A reply's parent is `in_reply_to_id`, kept as that
+instance-local id because the answer does not give the parent's uri. Timelines page through the `Link`
+header (`rel="next"` with `max_id`); search answers carry none, so the next page asks for `max_id` of the
+oldest status.
 """
 
 from __future__ import annotations
@@ -85,4 +87,7 @@ def _status(status: Mapping[str, Any], *, source: str) -> MentionItem:
         replies=as_count(status.get("replies_count")),
         reposts=as_count(status.get("reblogs_count")),
         likes=as_count(status.get("favourites_count")),
+        # The parent's uri cannot be built from the API answer (it names the parent's instance-local
+        # id and account id only), so the id, valid on the instance that served this status, is kept.
+        parent_external_id=as_str(status.get("in_reply_to_id")),
     )

@@ -103,6 +103,8 @@ def _comment(data: Mapping[str, Any], *, source: str) -> MentionItem:
         author=as_str(data.get("author")),
         published_at=epoch_to_utc(data.get("created_utc")),
         score=as_count(data.get("score")),
+        parent_external_id=as_str(data.get("parent_id")),  # t1_… (a comment) or t3_… (the submission)
+        thread_external_id=as_str(data.get("link_id")),  # the submission's fullname
     )
 
 

@@ -11,6 +11,11 @@ becomes an `ApiPage`; the order of events is the same for all of them, so it liv
    it shows nothing more (a feed cap, recorded as `cap_reached`).
 
 Secrets are sent in headers or bodies, never in URLs, and are never logged: Scrapy logs URLs only.
+
+robots.txt: the login and the API calls are sent with `dont_obey_robotstxt`. robots.txt governs crawlers
+of a site's pages, and some API hosts' robots.txt disallows everything (reddit's does) although the
+documented API is meant for programs, so obeying it would end every such source `blocked`. Only the
+documented API endpoints a kind requests here skip it; page kinds (rss, reviews, profile) obey robots.txt.
 """
 
 from __future__ import annotations
@@ -32,11 +37,17 @@ __all__ = ["ApiSpider"]
 
 _LISTING_KEY = "vocwatch_listing"  # request.meta: the listing a first page belongs to (cursor key)
 _REFUSED_STATUSES = [400, 401, 403]  # a login answered with these will not work by retrying
+# API endpoints are for programs; robots.txt is for page crawlers (see the module docstring).
+_API_META = {"dont_obey_robotstxt": True}
 
 
 class ApiSpider(MentionSpider):
     """Base of the JSON API kinds. Subclasses write `first_pages` and `read_page`, and, when they log in,
     `login_request` and `read_login`.
+
+    Every request made here (login, first pages, follow-ups, next pages) carries `dont_obey_robotstxt`:
+    these are the source's documented API endpoints, which robots.txt (written for page crawlers, and
+    "Disallow: /" on reddit) does not govern; page kinds keep obeying it.
 
     The cursor is `{"newest": {listing: marker}}`: the newest item's marker (an id or a time) of each
     listing's first page, for kinds whose API can start after it (Mastodon `since_id`, Algolia
@@ -103,7 +114,7 @@ class ApiSpider(MentionSpider):
     async def start(self) -> AsyncIterator[Any]:
         login = self.login_request()
         if login is not None:
-            meta = {**login.meta, "handle_httpstatus_list": _REFUSED_STATUSES}
+            meta = {**login.meta, **_API_META, "handle_httpstatus_list": _REFUSED_STATUSES}
             yield login.replace(callback=self._logged_in, meta=meta)
             return
         for request in self._first_requests():
@@ -133,7 +144,7 @@ class ApiSpider(MentionSpider):
         return {
             "callback": self.parse,
             "headers": self.api_headers(),
-            "meta": {**(meta or {}), "handle_httpstatus_list": [401]},
+            "meta": {**(meta or {}), **_API_META, "handle_httpstatus_list": [401]},
         }
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[MentionItem | Request]:

@@ -47,6 +47,10 @@ class Mention(Base):
     replies: Mapped[int | None]
     reposts: Mapped[int | None]
     likes: Mapped[int | None]
+    # The source's ids (not ours) of the item this one replies to and of its thread's root: the parent
+    # may never be crawled, so these are not foreign keys.
+    parent_external_id: Mapped[str | None] = mapped_column(String(1024))
+    thread_external_id: Mapped[str | None] = mapped_column(String(1024))
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     duplicate_of_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("mentions.id"))
     touchpoint_id: Mapped[int | None] = mapped_column(ForeignKey("touchpoints.id"))

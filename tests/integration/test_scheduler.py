@@ -21,7 +21,7 @@ import storage
 from storage import models
 from tests.support.models import LABELLED_REVIEWS
 from vocwatch.fakeslack import FakeSlackServer
-from vocwatch.localsite import LocalSite
+from vocwatch.localsite import LocalSite, Reply
 from vocwatch.scheduler import JOBSTORE_TABLE, desired_jobs, make_scheduler, sync_jobs
 from vocwatch.settings import Settings, SourceSettings, load_settings
 from vocwatch.wiring import build_app
@@ -270,7 +270,8 @@ def test_stored_jobs_keep_their_next_run_and_follow_config_changes(db_url: str) 
     assert first["crawl:news"][3] == 3600  # its catch-up run after downtime is never dropped as too late
     assert first["dispatch"][3] == 60
     assert first["crawl:forum"][2] == ("forum",)
-    assert first["crawl:forum"][1] != first["crawl:news"][1]  # staggered first crawls
+    # staggered first crawls, 5 s apart, the first one at once
+    assert sorted([first["crawl:forum"][1], first["crawl:news"][1]]) == [now, now + timedelta(seconds=5)]
 
     # A restart with the same config keeps every job and its next run time.
     counts, again = synced(settings, now + timedelta(minutes=3))
@@ -348,3 +349,50 @@ touchpoint = "product"
         sources = session.scalars(select(models.Source.name).join(models.Mention.source)).all()
     engine.dispose()
     assert sources and set(sources) == {"brand"}
+
+
+def test_sigterm_during_a_hanging_crawl_stops_the_crawl_and_the_daemon_at_once(
+    tmp_path: Path,
+    fake_slack: FakeSlackServer,
+    local_site: LocalSite,
+    minilm_model_dir: Path,
+    minilm_heads_dir: Path,
+    daemons: list[Daemon],
+) -> None:
+    config = write_config(
+        tmp_path / "vocwatch.toml",
+        db=tmp_path / "vocwatch.db",
+        slack=fake_slack,
+        model_dir=minilm_model_dir,
+        heads_dir=minilm_heads_dir,
+    )
+    local_site.script("/pipeline/brand-feed.xml", Reply(200, body=None, delay_s=120))
+    with config.open("a", encoding="utf-8") as toml:
+        toml.write(
+            f"""
+[crawl]
+download_delay_s = 0.0
+timeout_s = 300
+
+[sources.slow]
+kind = "rss"
+urls = ["{local_site.url("/pipeline/brand-feed.xml")}"]
+touchpoint = "support"
+"""
+        )
+    daemon = Daemon(config, tmp_path / "daemon.log")
+    daemons.append(daemon)
+    wait_until(daemon.started, timeout_s=60, what="the daemon to start")
+    wait_until(
+        lambda: bool(local_site.requests_for("/pipeline/brand-feed.xml")),
+        timeout_s=60,
+        what="the crawl to request the hanging feed",
+    )
+
+    status, took = daemon.stop()
+
+    assert status == 0, daemon.log.read_text()
+    assert took < 15, f"stopping took {took:.1f} s"
+    assert [e["count"] for e in daemon.events() if e.get("event") == "crawls_terminated"] == [1]
+    [crawl] = daemon.runs("crawl:slow")
+    assert crawl["outcome"] == "ok" and crawl["counts"]["terminated"] == 1

@@ -116,3 +116,17 @@ def test_a_source_never_crawled_is_not_announced_dark(sessions: sessionmaker[Ses
     totals = check_source_health(sessions, channel="#ops", now=NOW)
     assert totals.checked == 0
     assert health_alerts(sessions) == []
+
+
+def test_a_source_whose_first_crawl_is_still_running_is_not_announced_dark(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions.begin() as session:
+        source = storage.sources.get_source(session, "forum")
+        assert source is not None
+        storage.runs.start_run(session, source_id=source.id, now=NOW - timedelta(seconds=2))
+
+    totals = check_source_health(sessions, channel="#ops", now=NOW)
+
+    assert (totals.checked, totals.alerted) == (0, 0)
+    assert health_alerts(sessions) == []

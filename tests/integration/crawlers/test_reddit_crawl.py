@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -109,6 +111,8 @@ def test_oauth_search_follows_after_and_reads_comment_trees(
         "acme_support",
         "https://www.reddit.com/comments/1abcde/_/kc2/",
     )
+    assert (reply.parent_external_id, reply.thread_external_id) == ("t1_kc1", "t3_1abcde")
+    assert (post.parent_external_id, post.thread_external_id) == (None, None)
     [login] = local_site.requests_for(TOKEN)
     assert login.method == "POST"
     assert login.headers["authorization"] == "Basic " + base64.b64encode(
@@ -156,3 +160,43 @@ def test_refused_credentials_end_the_run_as_auth_failed(
     assert local_site.requests_for(SEARCH) == []
     assert CLIENT_SECRET not in crawl.stderr
     assert crawl.summary is not None and crawl.summary["stop_reason"] == "auth_failed"
+
+
+def test_api_endpoints_are_crawled_where_robots_txt_disallows_all_but_feeds_are_not(
+    sqlite_crawl_db: CrawlDb, local_site: LocalSite
+) -> None:
+    """reddit's robots.txt is "Disallow: /": its documented API is still read, a page kind is blocked."""
+    local_site.set_content("/robots.txt", b"User-agent: *\nDisallow: /\n", content_type="text/plain")
+    script_login(local_site)
+    local_site.script(SEARCH, json_reply(case_body("reddit", "search-listing")), json_reply(OLDER))
+
+    api = run_crawl(reddit_spec(sqlite_crawl_db, local_site))
+
+    assert api.returncode == 0, api.stderr
+    assert len(sqlite_crawl_db.mentions()) == 3
+    assert [r.path for r in local_site.requests if r.path == "/robots.txt"] == []
+
+    feed = run_crawl(runspec(sqlite_crawl_db, [local_site.url("/feeds/news.xml")]))
+
+    assert feed.returncode == 1
+    _, run = sqlite_crawl_db.runs()
+    assert (run.stop_reason, run.error) == ("blocked", "no page fetched: 1 forbidden by robots.txt")
+    assert local_site.requests[-1].path == "/robots.txt"
+
+
+def test_hashed_authors_are_stable_keyed_pseudonyms(sqlite_crawl_db: CrawlDb, local_site: LocalSite) -> None:
+    key = "installation-secret-0123456789"
+    script_login(local_site)
+    local_site.script(SEARCH, json_reply(case_body("reddit", "search-listing")), json_reply(OLDER))
+
+    crawl = run_crawl(
+        reddit_spec(sqlite_crawl_db, local_site) | {"author_privacy": "hash", "author_hash_key": key}
+    )
+
+    assert crawl.returncode == 0, crawl.stderr
+    token = "sha256:" + hmac.new(key.encode(), b"kettle_owner", hashlib.sha256).hexdigest()[:16]
+    mentions = sqlite_crawl_db.mentions()
+    assert mentions["t3_1abcde"].author == token
+    assert mentions["t3_1abcdg"].author != mentions["t3_1abcde"].author  # another author, another token
+    assert all((m.author or "").startswith("sha256:") for m in mentions.values())
+    assert key not in crawl.stderr

@@ -35,6 +35,7 @@ def test_an_item_without_a_url_is_still_storable() -> None:
         ({"published_at": datetime(2024, 3, 1)}, "published_at has no time zone"),
         ({"rating": 4.0}, "rating 4.0 outside 0..1"),
         ({"replies": -1}, "replies is negative"),
+        ({"parent_external_id": "p" * 1025}, "parent_external_id longer than 1024 characters"),
     ],
 )
 def test_malformed_items_are_named(overrides: dict[str, object], problem: str) -> None:

@@ -33,12 +33,23 @@ def test_download_delay_is_accepted_under_its_contract_name_too() -> None:
         ({"max_page": 3}, "max_page: Extra inputs are not permitted"),
         ({"lookback_days": 0}, "lookback_days: Input should be greater than 0"),
         ({"urls": ["ftp://x.example/feed"]}, "urls: Value error, not an http(s) URL: 'ftp://x.example/feed'"),
+        ({"author_privacy": "hash"}, "(root): Value error, author_privacy 'hash' needs author_hash_key"),
     ],
 )
 def test_invalid_values_give_one_line_naming_the_field(extra: dict[str, object], message: str) -> None:
     with pytest.raises(RunSpecError) as error:
         RunSpec.from_json(json.dumps(MINIMAL | extra))
     assert str(error.value) == f"invalid RunSpec: {message}"
+
+
+def test_author_hash_key_reaches_the_crawl_but_not_the_repr() -> None:
+    spec = RunSpec.model_validate(MINIMAL | {"author_privacy": "hash", "author_hash_key": "k-0123456789"})
+    assert "k-0123456789" not in repr(spec)
+    settings = crawl_settings(spec)
+    assert (settings["VOCWATCH_AUTHOR_PRIVACY"], settings["VOCWATCH_AUTHOR_HASH_KEY"]) == (
+        "hash",
+        "k-0123456789",
+    )
 
 
 def test_not_json_is_a_runspec_error() -> None:

@@ -108,6 +108,11 @@ def test_running_runs_count_for_volume_but_not_for_the_verdict() -> None:
     assert health.last_run_at == NOW - timedelta(minutes=30)
 
 
+def test_finished_runs_are_counted_so_a_first_crawl_still_running_is_not_judged() -> None:
+    assert assess_source([run(0.1, status="running")], now=NOW).runs_finished == 0
+    assert assess_source([run(0.1, status="running"), run(1, status="failed")], now=NOW).runs_finished == 1
+
+
 def test_new_source_has_no_usual_volume_yet() -> None:
     health = assess_source([run(2, items=3)], now=NOW)
 

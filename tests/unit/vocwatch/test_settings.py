@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 
 from vocwatch.config_file import EXAMPLE_CONFIG
+from vocwatch.crawl import make_runspec
 from vocwatch.errors import VocwatchError
-from vocwatch.settings import load_settings
+from vocwatch.settings import SourceSettings, load_settings
 
 
 def write(path: Path, text: str) -> Path:
@@ -69,6 +70,8 @@ def test_slack_token_is_never_shown_in_repr(monkeypatch: pytest.MonkeyPatch) -> 
         ),
         ("[slack]\nchanel = '#typo'\n", "slack.chanel: Extra inputs are not permitted"),
         ('[touchpoints.lobby]\nstage = "wander"\n', "touchpoints.lobby.stage: Input should be"),
+        ('[crawl]\nauthor_privacy = "hash"\n', 'author_privacy = "hash" needs author_hash_key'),
+        ('[crawl]\nauthor_privacy = "blur"\n', "crawl.author_privacy: Input should be"),
     ],
 )
 def test_bad_config_is_one_line_naming_the_key(tmp_path: Path, toml: str, expected: str) -> None:
@@ -78,6 +81,21 @@ def test_bad_config_is_one_line_naming_the_key(tmp_path: Path, toml: str, expect
     assert expected in caught.value.message
     assert "\n" not in caught.value.message
     assert str(config) in caught.value.message
+
+
+def test_author_hash_key_goes_from_the_environment_into_the_runspec_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write(tmp_path / "vocwatch.toml", '[crawl]\nauthor_privacy = "hash"\n')
+    monkeypatch.setenv("VOCWATCH_CRAWL__AUTHOR_HASH_KEY", "install-secret-42")
+    settings = load_settings(config)
+    assert "install-secret-42" not in repr(settings)
+    source = SourceSettings(kind="rss", urls=["https://x.example/feed"])
+
+    spec = make_runspec(settings, "news", source)
+
+    assert (spec.author_privacy, spec.author_hash_key) == ("hash", "install-secret-42")
+    assert "install-secret-42" not in repr(spec)
 
 
 def test_invalid_toml_syntax_names_the_file(tmp_path: Path) -> None:
