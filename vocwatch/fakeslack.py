@@ -37,9 +37,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self, cast
+from typing import Any, cast
 from urllib.parse import parse_qsl, urlsplit
+
+from vocwatch.background_server import BackgroundServer
 
 __all__ = [
     "FakeChannel",
@@ -220,13 +221,15 @@ class _ApiError(Exception):
         self.body: dict[str, Any] = {"ok": False, "error": error, **extra}
 
 
-class FakeSlackServer:
+class FakeSlackServer(BackgroundServer):
     """The fake workspace: channels, messages, files, recorded requests and scripted failures.
 
     Thread-safe: the HTTP server answers each request on its own thread, and tests read the records from
     the main thread. `valid_tokens=None` accepts any `xox*` token; a set limits them (others get
     `invalid_auth`); a request without a token gets `not_authed`.
     """
+
+    thread_name = "fake-slack"
 
     def __init__(
         self,
@@ -248,51 +251,20 @@ class FakeSlackServer:
         self._requests: list[RecordedRequest] = []
         self._failures: list[_Failure] = []
         self._last_ts_us = 0
-        self._httpd: _HTTPServer | None = None
-        self._thread: threading.Thread | None = None
         for name in channels:
             self.add_channel(name)
 
-    # -- lifecycle -------------------------------------------------------------------------------------
+    # -- lifecycle: start(), stop() and the context manager come from BackgroundServer -----------------
 
-    def start(self) -> Self:
-        """Bind (port 0 = a free port chosen by the OS) and serve from a daemon thread."""
-        if self._httpd is not None:
-            return self
+    def make_server(self) -> ThreadingHTTPServer:
         httpd = _HTTPServer((self._host, self._port), _Handler)
         httpd.fake = self
-        self._httpd = httpd
-        self._thread = threading.Thread(
-            target=httpd.serve_forever, kwargs={"poll_interval": 0.2}, name="fake-slack", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and release the port; safe to call twice."""
-        httpd, thread = self._httpd, self._thread
-        self._httpd = self._thread = None
-        if httpd is not None:
-            httpd.shutdown()
-            httpd.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+        return httpd
 
     @property
     def url(self) -> str:
         """The server's origin, e.g. `http://127.0.0.1:43117`."""
-        if self._httpd is None:
-            raise RuntimeError("the fake Slack server is not running; call start() or use it as a context")
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self.origin
 
     @property
     def base_url(self) -> str:

@@ -24,9 +24,9 @@ from email.utils import formatdate
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 from urllib.parse import unquote, urlsplit
+
+from vocwatch.background_server import BackgroundServer
 
 __all__ = ["LocalSite", "RecordedRequest", "Reply"]
 
@@ -68,8 +68,11 @@ class _Content:
     last_modified: float | None = None
 
 
-class LocalSite:
+class LocalSite(BackgroundServer):
     """A static site in a thread. Thread-safe: tests script it while Scrapy (another process) crawls it."""
+
+    thread_name = "localsite"
+    poll_interval_s = 0.05
 
     def __init__(
         self, root: Path | None = None, *, host: str = "127.0.0.1", conditional: bool = True
@@ -82,46 +85,17 @@ class LocalSite:
         self._contents: dict[str, _Content] = {}
         self._headers: dict[str, dict[str, str]] = {}
         self._requests: list[RecordedRequest] = []
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
-    # -- lifecycle ----------------------------------------------------------------------------------------
+    # -- lifecycle: start(), stop() and the context manager come from BackgroundServer -----------------
 
-    def start(self) -> Self:
-        self._server = _Server((self._host, 0), _Handler)
-        self._server.site = self
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="localsite", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and free the port; afterwards connections are refused (a source gone dark)."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self._server = self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    # -- addresses ---------------------------------------------------------------------------------------
+    def make_server(self) -> ThreadingHTTPServer:
+        server = _Server((self._host, 0), _Handler)
+        server.site = self
+        return server
 
     @property
     def base_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("LocalSite is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self.origin
 
     def url(self, path: str) -> str:
         return self.base_url + "/" + path.lstrip("/")
