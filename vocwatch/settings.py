@@ -28,6 +28,7 @@ __all__ = [
     "AlertRouteSettings",
     "AlertSettings",
     "CrawlSettings",
+    "DigestSettings",
     "ModelSettings",
     "ScheduleSettings",
     "Settings",
@@ -36,6 +37,8 @@ __all__ = [
     "SpikeSettings",
     "TopicSettings",
     "TouchpointSettings",
+    "WebSettings",
+    "WorkerSettings",
     "default_config_path",
     "load_settings",
 ]
@@ -233,6 +236,27 @@ class SourceSettings(_Section):
         return self
 
 
+class DigestSettings(_Section):
+    """The weekly digest (issue 7)."""
+
+    channel: str | None = None
+    """Where the digest is posted; empty means `slack.default_channel`."""
+
+
+class WebSettings(_Section):
+    """The review UI, `vocwatch serve` (issue 8)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+
+
+class WorkerSettings(_Section):
+    """Scale-out workers (issue 9)."""
+
+    lease_s: int = Field(300, ge=5)
+    """How long a claimed batch stays with one worker before another may take it over."""
+
+
 def _touchpoint(stage: JourneyStage, description: str) -> TouchpointSettings:
     return TouchpointSettings(stage=stage, description=description)
 
@@ -264,6 +288,9 @@ class Settings(BaseSettings):
     alerts: AlertSettings = AlertSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     spikes: SpikeSettings = SpikeSettings()
+    digest: DigestSettings = DigestSettings()
+    web: WebSettings = WebSettings()
+    worker: WorkerSettings = WorkerSettings()
     crawl: CrawlSettings = CrawlSettings()
     touchpoints: dict[str, TouchpointSettings] = DEFAULT_TOUCHPOINTS
     topics: dict[str, TopicSettings] = {}

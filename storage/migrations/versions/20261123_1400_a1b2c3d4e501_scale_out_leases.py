@@ -1,0 +1,26 @@
+"""Issue 9 (scale-out): claim leases for analysis workers / dispatchers.
+
+Placeholder in the migration chain so that parallel work does not create several heads; the owning
+change fills in upgrade() and downgrade().
+
+Revision ID: a1b2c3d4e501
+Revises: 9d4f2b6a8c13
+Create Date: 2026-11-23 14:00:00+00:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+revision: str = "a1b2c3d4e501"
+down_revision: str | None = "9d4f2b6a8c13"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
