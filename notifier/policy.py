@@ -15,9 +15,12 @@ from dataclasses import dataclass
 __all__ = [
     "DEFAULT_CRITICAL_AT",
     "AlertDecision",
+    "ReviewReason",
+    "ReviewThresholds",
     "Severity",
     "decide_mention_alert",
     "mention_dedup_key",
+    "review_reason",
     "severity_for",
 ]
 
@@ -100,6 +103,53 @@ def decide_mention_alert(
         severity=severity_for(p_negative, threshold=threshold, critical_at=critical_at),
         reason=f"negative with p_negative {p_negative:.2f} ≥ threshold {threshold:.2f}",
     )
+
+
+class ReviewReason(enum.StrEnum):
+    """Why a mention sits in the CX review queue; stored as the case's `reason`."""
+
+    NEGATIVE = "negative"
+    LOW_CONFIDENCE = "low_confidence"
+    UNRELIABLE = "unreliable"
+    CHURN_RISK = "churn_risk"
+
+
+@dataclass(frozen=True)
+class ReviewThresholds:
+    """When a mention that is not (or not only) a Slack alert still deserves a human look."""
+
+    negative_threshold: float
+    review_min_p_negative: float
+    churn_at: float
+
+
+def review_reason(
+    *,
+    label: str,
+    p_negative: float,
+    reliable: bool,
+    churn_risk: float | None,
+    thresholds: ReviewThresholds,
+) -> ReviewReason | None:
+    """The queue reason for one analysed mention, or None when nobody needs to look at it.
+
+    Slack only gets what the model is sure of (`decide_mention_alert`); the queue is where doubt goes:
+    a negative below the alert threshold, a possibly-negative reading of a text the model is weak on
+    (very short, emoji-only, sarcasm cues, a language it handles badly), or a churn signal. A confident,
+    reliable negative is the plain "negative" case that accompanies its alert.
+    """
+    _check_probability("p_negative", p_negative)
+    negative = str(label) == NEGATIVE
+    possibly_negative = negative or p_negative >= thresholds.review_min_p_negative
+    if negative and reliable and p_negative >= thresholds.negative_threshold:
+        return ReviewReason.NEGATIVE
+    if possibly_negative and not reliable:
+        return ReviewReason.UNRELIABLE
+    if churn_risk is not None and churn_risk >= thresholds.churn_at:
+        return ReviewReason.CHURN_RISK
+    if possibly_negative:
+        return ReviewReason.LOW_CONFIDENCE
+    return None
 
 
 def _check_probability(name: str, value: float) -> None:

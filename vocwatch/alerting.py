@@ -36,7 +36,7 @@ from notifier.incidents import (
     match_incident,
     sentiment_trend,
 )
-from notifier.policy import Severity, decide_mention_alert
+from notifier.policy import ReviewThresholds, Severity, decide_mention_alert, review_reason
 from notifier.routing import RouteMode, RouteRule, RouteTarget, route_channels
 from notifier.severity import MentionSignals, SeverityKnobs, SeverityScore, score_severity
 from storage import models
@@ -62,6 +62,8 @@ class AlertRules:
     incidents: IncidentKnobs = field(default_factory=IncidentKnobs)
     budget: BudgetLimits = field(default_factory=BudgetLimits)
     review_base_url: str | None = None
+    review: ReviewThresholds | None = None
+    """When a mention goes to the review queue; None: only alerted negatives do."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AlertRules:
@@ -105,6 +107,11 @@ class AlertRules:
             ),
             budget=BudgetLimits(per_hour=alerts.max_pings_per_hour, per_day=alerts.max_pings_per_day),
             review_base_url=alerts.review_base_url,
+            review=ReviewThresholds(
+                negative_threshold=alerts.negative_threshold,
+                review_min_p_negative=alerts.review_min_p_negative,
+                churn_at=alerts.churn_review_at,
+            ),
         )
 
 
@@ -118,6 +125,8 @@ class MentionFacts:
     churn_risk: float | None = None
     topics: tuple[str, ...] = ()
     lang: str | None = None
+    reliable: bool = True
+    """False when the model flagged the text as one it reads badly: reviewed by a person, not alerted."""
 
 
 def alert_mention(
@@ -129,15 +138,34 @@ def alert_mention(
     quote: str,
     now: datetime,
 ) -> int:
-    """Queue the alerts of one analysed mention; returns how many outbox rows were written."""
-    decision = decide_mention_alert(
-        mention_id=mention.id,
-        label=facts.label,
-        p_negative=facts.p_negative,
-        threshold=rules.negative_threshold,
-        channel=rules.channel,
+    """Queue the alerts of one analysed mention and flag it for review; returns the outbox rows written.
+
+    Slack hears only reliable, confident negatives; doubtful or churn-signalling mentions get a review
+    case without an alert (notifier.policy.review_reason).
+    """
+    decision = (
+        decide_mention_alert(
+            mention_id=mention.id,
+            label=facts.label,
+            p_negative=facts.p_negative,
+            threshold=rules.negative_threshold,
+            channel=rules.channel,
+        )
+        if facts.reliable
+        else None
     )
-    if decision is None:
+    reason = (
+        review_reason(
+            label=facts.label,
+            p_negative=facts.p_negative,
+            reliable=facts.reliable,
+            churn_risk=facts.churn_risk,
+            thresholds=rules.review,
+        )
+        if rules.review is not None
+        else None
+    )
+    if decision is None and reason is None:
         return 0
     touchpoint = mention.touchpoint.name if mention.touchpoint is not None else None
     source = mention.source.name
@@ -156,8 +184,10 @@ def alert_mention(
         rules.severity,
     )
     case_id = storage.cases.open_case(
-        session, mention_id=mention.id, reason="negative", severity=severity.level, now=now
+        session, mention_id=mention.id, reason=reason or "negative", severity=severity.level, now=now
     )
+    if decision is None:
+        return 0
     if case_id is None:
         case_id = storage.incidents.case_id_for_mention(session, mention.id)
     channels = route_channels(

@@ -82,6 +82,10 @@ class AlertRouteSettings(_Section):
 class AlertSettings(_Section):
     negative_threshold: Probability = 0.7
     """A mention is alerted when the model's probability of `negative` reaches this."""
+    review_min_p_negative: Probability = 0.4
+    """Below the alert threshold, a mention this likely negative goes to the review queue, not Slack."""
+    churn_review_at: Probability = 0.5
+    """A mention whose churn risk reaches this goes to the review queue even if it is not negative."""
     # Severity (notifier/severity.py): score = (Σ weight·component over known components / Σ weight)
     # × topic weight × source weight; components: p_negative, 1 − rating, log-scaled reach, churn risk.
     sentiment_weight: float = Field(0.4, ge=0.0)

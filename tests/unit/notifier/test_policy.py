@@ -6,7 +6,16 @@ import enum
 
 import pytest
 
-from notifier.policy import AlertDecision, Severity, decide_mention_alert, mention_dedup_key, severity_for
+from notifier.policy import (
+    AlertDecision,
+    ReviewReason,
+    ReviewThresholds,
+    Severity,
+    decide_mention_alert,
+    mention_dedup_key,
+    review_reason,
+    severity_for,
+)
 
 
 class Label(enum.StrEnum):  # stands in for storage's SentimentLabel: the policy compares by value
@@ -82,3 +91,37 @@ def test_out_of_range_probabilities_are_rejected(p_negative: float, threshold: f
 def test_empty_channel_is_rejected() -> None:
     with pytest.raises(ValueError):
         decide_mention_alert(mention_id=1, p_negative=0.9, label="negative", threshold=0.8, channel=" ")
+
+
+THRESHOLDS = ReviewThresholds(negative_threshold=0.7, review_min_p_negative=0.4, churn_at=0.5)
+
+
+def reason(label: str, p_negative: float, *, reliable: bool = True, churn: float | None = None) -> str | None:
+    return review_reason(
+        label=label, p_negative=p_negative, reliable=reliable, churn_risk=churn, thresholds=THRESHOLDS
+    )
+
+
+def test_a_confident_reliable_negative_is_reviewed_as_plain_negative() -> None:
+    assert reason("negative", 0.9) is ReviewReason.NEGATIVE
+
+
+def test_a_negative_below_the_alert_threshold_is_queued_for_low_confidence() -> None:
+    assert reason("negative", 0.55) is ReviewReason.LOW_CONFIDENCE
+
+
+def test_a_neutral_reading_that_leans_negative_is_queued_but_a_clear_positive_is_not() -> None:
+    assert reason("neutral", 0.45) is ReviewReason.LOW_CONFIDENCE
+    assert reason("positive", 0.05) is None
+    assert reason("neutral", 0.39) is None
+
+
+def test_a_negative_on_text_the_model_reads_badly_is_queued_as_unreliable_even_when_confident() -> None:
+    assert reason("negative", 0.97, reliable=False) is ReviewReason.UNRELIABLE
+    assert reason("positive", 0.02, reliable=False) is None
+
+
+def test_churn_risk_queues_a_mention_whatever_its_sentiment() -> None:
+    assert reason("positive", 0.1, churn=0.8) is ReviewReason.CHURN_RISK
+    assert reason("neutral", 0.2, churn=0.49) is None
+    assert reason("negative", 0.6, churn=0.9) is ReviewReason.CHURN_RISK
