@@ -1,0 +1,87 @@
+"""The digest's underlying table as CSV: one row per touchpoint (plus the total), raw numbers, no rounding.
+
+Values are numbers or empty (unknown), so a spreadsheet computes with them directly. A cell that starts
+with `=`, `+`, `-` or `@` is prefixed with `'` so a touchpoint name cannot become a formula (CSV injection).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from notifier.digest.model import TouchpointRow, WeeklyDigest
+
+__all__ = ["CSV_COLUMNS", "render_csv"]
+
+CSV_COLUMNS = (
+    "week",
+    "stage",
+    "touchpoint",
+    "mentions",
+    "unanalyzed",
+    "negative",
+    "neutral",
+    "positive",
+    "share_negative",
+    "share_neutral",
+    "share_positive",
+    "net_sentiment",
+    "negative_ci_low",
+    "negative_ci_high",
+    "share_negative_prev_week",
+    "share_negative_4w_avg",
+    "net_sentiment_prev_week",
+    "small_n",
+    "churn_risk",
+)
+
+
+def render_csv(digest: WeeklyDigest) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in [*digest.rows, digest.total]:
+        writer.writerow(_cells(digest.week, row))
+    return buffer.getvalue()
+
+
+def _cells(week: str, row: TouchpointRow) -> list[str]:
+    low, high = row.negative_ci if row.negative_ci is not None else (None, None)
+    values: list[object] = [
+        week,
+        row.stage,
+        row.touchpoint,
+        row.mentions,
+        row.unanalyzed,
+        row.negative,
+        row.neutral,
+        row.positive,
+        row.share_negative,
+        row.share_neutral,
+        row.share_positive,
+        row.net,
+        low,
+        high,
+        row.share_negative_prev,
+        row.share_negative_4w,
+        row.net_prev,
+        int(row.small_n),
+        row.churn_risk,
+    ]
+    return [_safe("" if value is None else _number(value)) for value in values]
+
+
+def _number(value: object) -> str:
+    return f"{value:.6f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
+
+
+def _safe(cell: str) -> str:
+    return "'" + cell if cell[:1] in ("=", "+", "@") or (cell[:1] == "-" and not _is_number(cell)) else cell
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,59 @@
+"""ISO weeks in the operator's time zone: which week a digest covers and where it starts and ends."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+__all__ = ["IsoWeek"]
+
+_PATTERN = re.compile(r"^(\d{4})-W(\d{2})$")
+
+
+@dataclass(frozen=True, order=True)
+class IsoWeek:
+    """An ISO 8601 week (Monday to Sunday), e.g. `IsoWeek(2026, 47)` = "2026-W47"."""
+
+    year: int
+    week: int
+
+    def __post_init__(self) -> None:
+        date.fromisocalendar(self.year, self.week, 1)  # ValueError for week 53 of a 52-week year etc.
+
+    @classmethod
+    def parse(cls, text: str) -> IsoWeek:
+        """`2026-W47` → IsoWeek(2026, 47); anything else raises ValueError naming the expected form."""
+        match = _PATTERN.match(text.strip())
+        if match is None:
+            raise ValueError(f"week {text!r} is not of the form YYYY-Www, e.g. 2026-W47")
+        return cls(int(match.group(1)), int(match.group(2)))
+
+    @classmethod
+    def containing(cls, day: date) -> IsoWeek:
+        year, week, _ = day.isocalendar()
+        return cls(year, week)
+
+    @classmethod
+    def last_complete(cls, now: datetime, tz: str = "UTC") -> IsoWeek:
+        """The latest week that has fully ended at `now` in `tz`: on a Monday, the week before."""
+        local_day = now.astimezone(ZoneInfo(tz)).date()
+        return cls.containing(local_day - timedelta(days=7))
+
+    def __str__(self) -> str:
+        return f"{self.year}-W{self.week:02d}"
+
+    @property
+    def monday(self) -> date:
+        return date.fromisocalendar(self.year, self.week, 1)
+
+    def minus(self, weeks: int) -> IsoWeek:
+        return IsoWeek.containing(self.monday - timedelta(weeks=weeks))
+
+    def bounds(self, tz: str = "UTC") -> tuple[datetime, datetime]:
+        """[Monday 00:00, next Monday 00:00) local time in `tz`, as aware UTC datetimes."""
+        zone = ZoneInfo(tz)
+        start = datetime.combine(self.monday, time(), tzinfo=zone)
+        end = datetime.combine(self.monday + timedelta(days=7), time(), tzinfo=zone)
+        return start.astimezone(UTC), end.astimezone(UTC)
