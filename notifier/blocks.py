@@ -31,9 +31,12 @@ __all__ = [
     "FALLBACK_TEXT_LIMIT",
     "QUOTE_LIMIT",
     "SECTION_TEXT_LIMIT",
+    "CaseUpdateMessage",
     "IncidentMessage",
     "MentionMessage",
     "SpikeMessage",
+    "build_case_update_blocks",
+    "build_case_update_fallback",
     "build_incident_blocks",
     "build_incident_fallback",
     "build_mention_blocks",
@@ -113,6 +116,45 @@ class IncidentMessage:
     last_at: str | None = None
     case_url: str | None = None
     note: str | None = None
+
+
+@dataclass(frozen=True)
+class CaseUpdateMessage:
+    """What a person did to a case in the review UI, echoed as a reply in the mention's Slack thread.
+
+    `summary` is our own wording of the action ("resolved (fixed)"); `note` is staff-written text, which
+    is escaped like customer text: a note must not ping a channel either.
+    """
+
+    case_id: int
+    actor: str
+    summary: str
+    note: str | None = None
+    case_url: str | None = None
+
+
+def build_case_update_blocks(card: CaseUpdateMessage) -> list[dict[str, Any]]:
+    """One context line "Case #12 · ana: resolved (fixed)", the note if any, and the case button."""
+    blocks: list[Block] = [ContextBlock(elements=[_mrkdwn(_case_update_line(card))])]
+    if card.note:
+        blocks.append(
+            SectionBlock(text=_mrkdwn(">" + escape_and_truncate(_one_line(card.note), QUOTE_LIMIT)))
+        )
+    if (button := _case_button(card.case_url)) is not None:
+        blocks.append(ActionsBlock(elements=[button]))
+    return [block.to_dict() for block in blocks]
+
+
+def build_case_update_fallback(card: CaseUpdateMessage) -> str:
+    """The reply's plain text: the same line, plus the note cut short."""
+    text = _case_update_line(card)
+    if card.note:
+        text += ": " + escape_and_truncate(_one_line(card.note), NOTE_LIMIT)
+    return text
+
+
+def _case_update_line(card: CaseUpdateMessage) -> str:
+    return f"Case #{card.case_id} · {_short(card.actor)}: {_short(card.summary)}"
 
 
 def case_url(base_url: str | None, case_id: int | None) -> str | None:

@@ -53,11 +53,14 @@ class SentimentLabel(enum.StrEnum):
 
 
 class AlertKind(enum.StrEnum):
+    """What an outbox row is about; `case_update` is a review-UI action echoed in its mention's thread."""
+
     MENTION = "mention"
     SPIKE = "spike"
     SOURCE_HEALTH = "source_health"
     DIGEST = "digest"
     OPS = "ops"
+    CASE_UPDATE = "case_update"
 
 
 class AlertAction(enum.StrEnum):

@@ -5,22 +5,30 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, ForeignKey, Index, Integer, SmallInteger, String
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.base import Base, BigId, utcnow
-from storage.enums import CaseStatus
+from storage.enums import CaseStatus, SentimentLabel
 from storage.models.mentions import Mention
 from storage.models.users import User
 
 
 class Case(Base):
-    """A flagged mention in the review queue; `mention_id` is unique so a mention is flagged at most once."""
+    """A flagged mention in the review queue; `mention_id` is unique so a mention is flagged at most once.
+
+    `severity_order` is the severity's position in the queue (critical 0, warning 1, info 2, other 9), so
+    that "most severe, then oldest first" is one ascending index a page can walk and stop. The
+    `corrected_*` columns are the CX staff's labels, the ground truth for evaluation.
+    """
 
     __tablename__ = "cases"
     __table_args__ = (
-        # The queue page: WHERE status = 'open' ORDER BY created_at.
+        # Open cases by age (dashboard): WHERE status IN (...) AND created_at ...
         Index("ix_cases_status_created_at", "status", "created_at"),
+        # The queue page: ORDER BY severity_order, created_at, id LIMIT 50, walked in index order.
+        Index("ix_cases_severity_order_created_at", "severity_order", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -28,9 +36,18 @@ class Case(Base):
     status: Mapped[CaseStatus] = mapped_column(default=CaseStatus.OPEN)
     reason: Mapped[str] = mapped_column(String(64))
     severity: Mapped[str] = mapped_column(String(16))
-    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    severity_order: Mapped[int] = mapped_column(SmallInteger, default=9, server_default="9")
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Why it was resolved or dismissed ("fixed", "spam", "not_our_brand", ...); NULL while active.
+    resolution: Mapped[str | None] = mapped_column(String(64))
+    closed_at: Mapped[datetime | None]
+    corrected_label: Mapped[SentimentLabel | None]
+    corrected_topics: Mapped[list[str] | None] = mapped_column(JSON().with_variant(JSONB(), "postgresql"))
+    corrected_touchpoint_id: Mapped[int | None] = mapped_column(ForeignKey("touchpoints.id"))
+    # Set by any correction: `list_corrections` reads the cases that have one.
+    corrected_at: Mapped[datetime | None] = mapped_column(index=True)
 
     mention: Mapped[Mention] = relationship()
     assignee: Mapped[User | None] = relationship()

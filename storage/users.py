@@ -1,0 +1,115 @@
+"""Review-UI accounts: create them, look them up, and keep the failed-login counters that throttle guessing.
+
+Only password *hashes* reach this module (the web package hashes with argon2); the lockout policy (how
+many failures, how long) is the caller's, passed in as plain values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.enums import UserRole
+from storage.models import User
+
+__all__ = [
+    "UserExistsError",
+    "UserRow",
+    "create_user",
+    "find_user",
+    "get_user",
+    "list_users",
+    "record_failed_login",
+    "record_login",
+    "set_password_hash",
+    "set_role",
+]
+
+
+class UserExistsError(ValueError):
+    """A user with that name exists already."""
+
+
+@dataclass(frozen=True)
+class UserRow:
+    """An account as plain values; never carries the password hash out of storage by accident."""
+
+    id: int
+    username: str
+    role: UserRole
+
+
+def _row(user: User) -> UserRow:
+    return UserRow(id=user.id, username=user.username, role=user.role)
+
+
+def create_user(
+    session: Session, *, username: str, password_hash: str, role: UserRole, now: datetime
+) -> UserRow:
+    """Add an account; raises UserExistsError when the name is taken."""
+    if find_user(session, username) is not None:
+        raise UserExistsError(f"user {username!r} exists already")
+    user = User(username=username, password_hash=password_hash, role=role, created_at=now, failed_logins=0)
+    session.add(user)
+    session.flush()
+    return _row(user)
+
+
+def find_user(session: Session, username: str) -> User | None:
+    """The account row (with its hash and lockout state) for a login attempt."""
+    return session.scalars(select(User).where(User.username == username)).first()
+
+
+def get_user(session: Session, user_id: int) -> UserRow | None:
+    user = session.get(User, user_id)
+    return _row(user) if user is not None else None
+
+
+def list_users(session: Session) -> list[UserRow]:
+    return [_row(user) for user in session.scalars(select(User).order_by(User.username))]
+
+
+def set_role(session: Session, user_id: int, role: UserRole) -> bool:
+    """Change an account's role; False when there is no such user."""
+    user = session.get(User, user_id)
+    if user is None:
+        return False
+    user.role = role
+    return True
+
+
+def set_password_hash(session: Session, user_id: int, password_hash: str) -> None:
+    """Store a new hash (also used to upgrade a hash whose parameters are out of date)."""
+    user = session.get(User, user_id)
+    if user is not None:
+        user.password_hash = password_hash
+
+
+def record_failed_login(
+    session: Session,
+    user: User,
+    *,
+    now: datetime,
+    free_attempts: int,
+    base_lock: timedelta,
+    max_lock: timedelta,
+) -> datetime | None:
+    """Count a wrong password; after `free_attempts` failures each further one locks the account for
+    `base_lock` × 2^(extra failures − 1), capped at `max_lock` (exponential backoff). Returns the lock's end.
+    """
+    user.failed_logins += 1
+    extra = user.failed_logins - free_attempts
+    if extra <= 0:
+        return None
+    lock = min(base_lock * (2 ** min(extra - 1, 20)), max_lock)
+    user.locked_until = now + lock
+    return user.locked_until
+
+
+def record_login(session: Session, user: User) -> None:
+    """A successful login clears the failure counter and any lock."""
+    user.failed_logins = 0
+    user.locked_until = None

@@ -1,0 +1,113 @@
+"""The queue page: flagged mentions as cases, filtered by the query string, most severe and oldest first."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage import cases, users
+from storage.cases import ACTIVE_STATUSES, QueueFilter
+from storage.enums import CaseStatus
+from storage.models import Source, Topic, Touchpoint
+from storage.users import UserRow
+from vocwatch.web.config import WebConfig
+from vocwatch.web.rendering import render
+from vocwatch.web.security import require_viewer, sessions_of
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+SEVERITIES = ("critical", "warning", "info")
+_STATUS_CHOICES = ("active", *(status.value for status in CaseStatus), "all")
+_LANGUAGES_TTL_S = 60.0
+_FILTER_FIELDS = ("status", "touchpoint", "topic", "source", "severity", "lang", "assignee", "since", "until")
+
+
+@router.get("/")
+def home() -> RedirectResponse:
+    return RedirectResponse("/queue", status_code=303)
+
+
+@router.get("/queue", response_class=HTMLResponse)
+def queue(request: Request, user: Annotated[UserRow, Depends(require_viewer)], page: int = 1) -> HTMLResponse:
+    config: WebConfig = request.app.state.config
+    params = {name: request.query_params.get(name, "").strip() for name in _FILTER_FIELDS}
+    filt = _filter(params, user)
+    with sessions_of(request).begin() as session:
+        result = cases.list_queue(session, filt, page=page, per_page=config.page_size)
+        choices = {
+            "touchpoints": list(session.scalars(select(Touchpoint.name).order_by(Touchpoint.name))),
+            "topics": list(session.scalars(select(Topic.name).order_by(Topic.name))),
+            "sources": list(session.scalars(select(Source.name).order_by(Source.name))),
+            "langs": _languages(request, session),
+            "users": users.list_users(session),
+        }
+    active = {name: value for name, value in params.items() if value}
+    return render(
+        request,
+        "queue.html",
+        user=user,
+        result=result,
+        params=params,
+        choices=choices,
+        statuses=_STATUS_CHOICES,
+        severities=SEVERITIES,
+        page_url=lambda number: "/queue?" + urlencode({**active, "page": number}),
+    )
+
+
+def _languages(request: Request, session: Session) -> list[str]:
+    """The language filter's choices, cached for a minute: finding them scans every flagged mention,
+    and a language appears in the list a minute late at worst."""
+    cached: tuple[float, list[str]] | None = getattr(request.app.state, "queue_languages", None)
+    now = time.monotonic()
+    if cached is None or now - cached[0] > _LANGUAGES_TTL_S:
+        cached = (now, cases.queue_languages(session))
+        request.app.state.queue_languages = cached
+    return cached[1]
+
+
+def _filter(params: dict[str, str], user: UserRow) -> QueueFilter:
+    """Query-string values to a filter; unknown or malformed values simply do not filter."""
+    status = params["status"] or "active"
+    statuses: tuple[CaseStatus, ...]
+    if status == "all":
+        statuses = ()
+    elif status in {member.value for member in CaseStatus}:
+        statuses = (CaseStatus(status),)
+    else:
+        statuses = ACTIVE_STATUSES
+    assignee = params["assignee"]
+    assignee_id: int | None = None
+    if assignee == "me":
+        assignee_id = user.id
+    elif assignee == "unassigned":
+        assignee_id = 0
+    elif assignee.isdigit():
+        assignee_id = int(assignee)
+    return QueueFilter(
+        statuses=statuses,
+        touchpoint=params["touchpoint"] or None,
+        topic=params["topic"] or None,
+        source=params["source"] or None,
+        severity=params["severity"] if params["severity"] in SEVERITIES else None,
+        lang=params["lang"] or None,
+        assignee_id=assignee_id,
+        since=_date(params["since"]),
+        until=_date(params["until"]),
+    )
+
+
+def _date(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
