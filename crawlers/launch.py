@@ -25,6 +25,7 @@ from twisted.python.failure import Failure
 from crawlers.errors import CrawlError
 from crawlers.registry import get_kind
 from crawlers.runspec import RunSpec
+from crawlers.scaleout import shared_frontier_settings
 
 __all__ = ["EXIT_CRAWL_FAILED", "EXIT_OK", "EXIT_SETUP_FAILED", "crawl_settings", "main", "run_crawl"]
 
@@ -57,6 +58,15 @@ def crawl_settings(spec: RunSpec) -> Settings:
     }
     if spec.user_agent:
         values["USER_AGENT"] = spec.user_agent
+    if spec.redis_url is not None and spec.redis_key is not None:
+        values.update(
+            shared_frontier_settings(
+                redis_url=spec.redis_url,
+                redis_key=spec.redis_key,
+                idle_s=spec.frontier_idle_s,
+                concurrency=spec.concurrency_per_domain,
+            )
+        )
     settings.setdict(values, priority="cmdline")
     return settings
 

@@ -29,6 +29,7 @@ class StopReason(enum.StrEnum):
     HTTP_ERROR = "http_error"  # other 4xx/5xx answers, no page read
     UNREADABLE = "unreadable"  # pages arrived but none could be parsed (not a feed, broken markup)
     SHUTDOWN = "shutdown"  # stopped by a signal (SIGTERM/SIGINT); what was stored is kept
+    SHARED = "shared"  # a shared-frontier worker whose round's pages were all taken by other workers
     ERROR = "error"  # the crawl itself failed (a bug, the database); see crawl_runs.error
 
 
@@ -67,12 +68,15 @@ def decide_outcome(
     exception_counts: Mapping[str, int],
     store_errors: int = 0,
     robots_forbidden: int = 0,
+    shared_frontier: bool = False,
 ) -> CrawlOutcome:
     """Turn what Scrapy and the spider observed into one status + stop reason + error line.
 
     `pages` counts responses handed to the spider (2xx and 304), `status_counts` every HTTP response by
     status (robots.txt excluded), `exception_counts` download errors by exception class name. A
-    `closespider_*` close (a time or page limit from settings) counts as a cap.
+    `closespider_*` close (a time or page limit from settings) counts as a cap. A worker of a shared
+    frontier (crawlers.scaleout) that made no request at all is not a dark source: the other workers of
+    its round fetched every page.
     """
     if close_reason == "shutdown":
         return CrawlOutcome(CrawlStatus.FAILED, StopReason.SHUTDOWN, "stopped by a signal before the end")
@@ -90,6 +94,8 @@ def decide_outcome(
             f"{store_errors} item(s) could not be stored",
         )
     if pages == 0:
+        if shared_frontier and not status_counts and not exception_counts and not robots_forbidden:
+            return CrawlOutcome(CrawlStatus.OK, StopReason.SHARED)
         if robots_forbidden and not status_counts and not exception_counts:
             return CrawlOutcome(
                 CrawlStatus.FAILED,

@@ -62,6 +62,11 @@ class RunSpec(BaseModel):
     author_privacy: Literal["keep", "hash", "drop"] = "keep"
     author_hash_key: str | None = Field(default=None, min_length=1, repr=False)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    # Scale-out (crawlers.scaleout): with both set, the crawl shares its frontier with the other workers of
+    # the same round through Redis. The URL may hold a password, so it stays out of repr.
+    redis_url: str | None = Field(default=None, min_length=1, repr=False)
+    redis_key: str | None = Field(default=None, min_length=1)
+    frontier_idle_s: float = Field(default=10.0, ge=0)
 
     @field_validator("urls")
     @classmethod
@@ -76,6 +81,12 @@ class RunSpec(BaseModel):
     def _hash_needs_a_key(self) -> Self:
         if self.author_privacy == "hash" and not self.author_hash_key:
             raise ValueError("author_privacy 'hash' needs author_hash_key")
+        return self
+
+    @model_validator(mode="after")
+    def _redis_url_and_key_together(self) -> Self:
+        if (self.redis_url is None) != (self.redis_key is None):
+            raise ValueError("redis_url and redis_key go together (a shared frontier needs both)")
         return self
 
     @classmethod

@@ -23,6 +23,12 @@ with that `ts` (no repost); not found → `pending` again, so it is sent exactly
 are looked up in their thread (`conversations.replies`); a stuck `update` is simply queued again, since
 repeating `chat.update` with the same content changes nothing.
 
+Review-UI case actions (`kind = case_update`) are replies in the thread of their mention's alert: in the
+incident's thread when the mention belongs to one (queued as `reply` on that incident), otherwise under the
+mention's own message. The latter are queued as `post` rows (so they are claimable without an incident)
+only once that message has a `ts`, and become thread replies here, when claimed (`_snapshot`); a crash
+mid-send is reconciled from that thread like any other reply.
+
 Failures are sorted by what retrying can achieve:
 
 - **rate limited** (HTTP 429): back to `pending` at now + `Retry-After`; the dispatcher never sleeps on it
@@ -48,11 +54,12 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from storage import alerts as outbox
+from storage import cases as case_rows
 from storage import incidents as incident_rows
-from storage.enums import AlertAction, AlertStatus
+from storage.enums import AlertAction, AlertKind, AlertStatus
 from storage.models import Alert
 
 __all__ = [
@@ -551,7 +558,9 @@ class Dispatcher:
         now = self._clock()
         with self._sessions.begin() as session:
             row = session.get(Alert, alert.id, with_for_update=True, populate_existing=True)
-            if row is None or row.status != AlertStatus.SENDING:
+            # Same claim as the one judged: with several dispatchers, another may have settled it and
+            # claimed it afresh while this one read Slack; that new attempt is not ours to requeue.
+            if row is None or row.status != AlertStatus.SENDING or row.claimed_at != alert.claimed_at:
                 return False
             if posted is not None:
                 outbox.mark_sent(row, ts=posted.ts, channel_id=posted.channel_id, now=now)
@@ -578,7 +587,17 @@ def _opens_thread(alert: _Outgoing) -> bool:
 
 
 def _snapshot(row: Alert) -> _Outgoing:
+    action = AlertAction(row.action)
     incident = row.incident
+    parent_ts = incident.slack_ts if incident is not None else None
+    parent_channel_id = incident.slack_channel_id if incident is not None else None
+    session = object_session(row)
+    if row.kind == AlertKind.CASE_UPDATE and incident is None and row.mention_id is not None and session:
+        # A case action on a standalone alert: a reply under the mention's own message (module docstring).
+        thread = case_rows.slack_thread_for_mention(session, row.mention_id)
+        action = AlertAction.REPLY
+        parent_ts = thread.ts if thread is not None else None
+        parent_channel_id = thread.channel_id if thread is not None else None
     return _Outgoing(
         id=row.id,
         dedup_key=row.dedup_key,
@@ -586,10 +605,10 @@ def _snapshot(row: Alert) -> _Outgoing:
         text=row.text,
         blocks=list(row.blocks or []),
         claimed_at=row.claimed_at,
-        action=AlertAction(row.action),
+        action=action,
         incident_id=row.incident_id,
-        parent_ts=incident.slack_ts if incident is not None else None,
-        parent_channel_id=incident.slack_channel_id if incident is not None else None,
+        parent_ts=parent_ts,
+        parent_channel_id=parent_channel_id,
     )
 
 

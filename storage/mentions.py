@@ -6,9 +6,9 @@ import hashlib
 import unicodedata
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage._dialect import insert_for
@@ -19,10 +19,14 @@ __all__ = [
     "InsertResult",
     "NewMention",
     "claim_new",
+    "claim_with_lease",
     "content_hash",
+    "count_new",
     "insert_new_mentions",
     "known_external_ids",
+    "lock_own_claims",
     "normalise_for_hash",
+    "renew_leases",
 ]
 
 # Well below SQLite's and PostgreSQL's bound-parameter limits for IN (...) lists.
@@ -167,6 +171,79 @@ def claim_new(session: Session, *, limit: int) -> list[Mention]:
         .order_by(Mention.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
+    )
+    return list(session.scalars(stmt))
+
+
+def claim_with_lease(
+    session: Session, *, worker: str, limit: int, now: datetime, lease: timedelta
+) -> list[Mention]:
+    """Claim the oldest `new` mentions that nobody holds (or whose holder's lease ran out) for `worker`.
+
+    The caller commits at once and analyzes OUTSIDE any transaction: a worker holds no row lock while the
+    model runs, and a worker that dies mid-batch blocks its mentions for one lease only, after which any
+    worker claims them again. SKIP LOCKED makes concurrent claims take disjoint batches without waiting
+    (SQLite ignores it; its BEGIN IMMEDIATE serialises the claims instead).
+    """
+    stmt = (
+        select(Mention)
+        .where(
+            Mention.status == MentionStatus.NEW,
+            or_(Mention.lease_expires_at.is_(None), Mention.lease_expires_at < now),
+        )
+        .order_by(Mention.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    mentions = list(session.scalars(stmt))
+    for mention in mentions:
+        mention.claimed_by = worker
+        mention.lease_expires_at = now + lease
+    return mentions
+
+
+def count_new(session: Session) -> int:
+    """Mentions still waiting for analysis, claimed or not: 0 means the queue is really empty."""
+    return session.scalar(select(func.count()).where(Mention.status == MentionStatus.NEW)) or 0
+
+
+def renew_leases(session: Session, *, worker: str, mention_ids: Collection[int], until: datetime) -> int:
+    """Extend `worker`'s leases on the mentions it still holds; returns how many it still holds.
+
+    A worker renews while it analyzes, so a lease only has to outlast the gap between renewals, not a
+    whole batch on a slow or busy machine; a killed worker stops renewing and its claim runs out.
+    """
+    result = session.execute(
+        update(Mention)
+        .where(
+            Mention.id.in_(list(mention_ids)),
+            Mention.status == MentionStatus.NEW,
+            Mention.claimed_by == worker,
+        )
+        .values(lease_expires_at=until)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def lock_own_claims(session: Session, *, worker: str, mention_ids: Collection[int]) -> list[Mention]:
+    """The mentions of `mention_ids` that are still `new` and still claimed by `worker`, locked.
+
+    A worker calls this in the transaction that stores its results: a mention whose lease ran out and was
+    claimed by another worker meanwhile is left out (the other worker's result counts), so a slow worker
+    never writes a second analysis. Rows are locked without SKIP LOCKED: the takeover either committed
+    before (left out) or waits for this transaction (and then finds the mention analyzed).
+    """
+    stmt = (
+        select(Mention)
+        .where(
+            Mention.id.in_(list(mention_ids)),
+            Mention.status == MentionStatus.NEW,
+            Mention.claimed_by == worker,
+        )
+        .order_by(Mention.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
     return list(session.scalars(stmt))
 

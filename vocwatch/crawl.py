@@ -7,17 +7,31 @@ show a database password.
 
 from __future__ import annotations
 
+import secrets
 import subprocess
 import sys
 import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from crawlers.runspec import RunSpec
+from crawlers.scaleout import FRONTIER_SUFFIXES
 from vocwatch.errors import VocwatchError
 from vocwatch.settings import Settings, SourceSettings
 
-__all__ = ["CrawlOutcome", "make_runspec", "run_crawl", "terminate_running_crawls"]
+if TYPE_CHECKING:
+    import redis
+
+__all__ = [
+    "CrawlOutcome",
+    "expire_crawl_round",
+    "join_crawl_round",
+    "make_runspec",
+    "run_crawl",
+    "run_crawl_worker",
+    "terminate_running_crawls",
+]
 
 
 @dataclass(frozen=True)
@@ -31,8 +45,13 @@ class CrawlOutcome:
         return self.returncode == 0
 
 
-def make_runspec(settings: Settings, name: str, source: SourceSettings) -> RunSpec:
-    """Everything one crawl process needs, as plain values taken from Settings."""
+def make_runspec(
+    settings: Settings, name: str, source: SourceSettings, *, redis_key: str | None = None
+) -> RunSpec:
+    """Everything one crawl process needs, as plain values taken from Settings.
+
+    `redis_key` (from `join_crawl_round`) makes the crawl one worker of a shared-frontier round.
+    """
     crawl = settings.crawl
     return RunSpec(
         source_name=name,
@@ -50,7 +69,56 @@ def make_runspec(settings: Settings, name: str, source: SourceSettings) -> RunSp
         download_delay_s=crawl.download_delay_s,
         author_privacy=crawl.author_privacy,
         author_hash_key=crawl.author_hash_key.get_secret_value() if crawl.author_hash_key else None,
+        redis_url=crawl.redis_url if redis_key is not None else None,
+        redis_key=redis_key,
+        frontier_idle_s=crawl.worker_idle_s,
     )
+
+
+def join_crawl_round(redis_url: str, source: str, *, round_s: float) -> str:
+    """The Redis key prefix of the source's current crawl round, starting a round if none is running.
+
+    A round is one crawl of the source shared by every `vocwatch crawl --worker` that joins it within
+    `round_s` (the source's schedule interval): the first worker starts it, the others join it, and a
+    worker joining after the work is done finds every page already seen and ends at once. So workers
+    started in a loop on any number of machines crawl each source once per interval, together.
+    """
+    client = _redis(redis_url)
+    marker = f"vocwatch:crawl:{source}:round"
+    ttl = max(int(round_s), 1)
+    while True:
+        client.set(marker, secrets.token_hex(8), nx=True, ex=ttl)
+        round_id = client.get(marker)
+        if round_id is not None:  # None only if the round expired between the two calls
+            return f"vocwatch:crawl:{source}:{round_id}"
+
+
+def expire_crawl_round(redis_url: str, redis_key: str, *, ttl_s: float) -> None:
+    """Let a round's queue and fingerprints expire `ttl_s` after its last worker ended (Redis stays small;
+    a worker still running refreshes them when it ends)."""
+    client = _redis(redis_url)
+    for suffix in FRONTIER_SUFFIXES:
+        client.expire(f"{redis_key}:{suffix}", max(int(ttl_s), 1))
+
+
+def _redis(url: str) -> redis.Redis:
+    """A checked client; the `redis` extra is only needed by installations that scale out."""
+    try:
+        import redis
+    except ImportError as exc:
+        raise VocwatchError(
+            "crawl.redis_url is set but the Redis client is not installed",
+            fix="pip install 'vocwatch[redis]'",
+        ) from exc
+    try:
+        client = redis.Redis.from_url(url, decode_responses=True, socket_timeout=10)
+        client.ping()
+    except redis.RedisError as exc:
+        raise VocwatchError(
+            f"Redis at crawl.redis_url is unreachable: {exc}",
+            fix="start Redis or correct crawl.redis_url (e.g. redis://127.0.0.1:6379/0)",
+        ) from exc
+    return client
 
 
 def run_crawl(spec: RunSpec, *, timeout_s: float) -> CrawlOutcome:
@@ -84,6 +152,23 @@ def run_crawl(spec: RunSpec, *, timeout_s: float) -> CrawlOutcome:
                 _running.discard(process)
     tail = "\n".join(stderr.strip().splitlines()[-5:])
     return CrawlOutcome(source=spec.source_name, returncode=process.returncode, stderr_tail=tail)
+
+
+def run_crawl_worker(settings: Settings, name: str, source: SourceSettings) -> CrawlOutcome:
+    """One worker's share of the source's current shared-frontier round (`vocwatch crawl --worker`)."""
+    redis_url = settings.crawl.redis_url
+    if redis_url is None:
+        raise VocwatchError(
+            "crawl --worker needs a shared frontier", fix="set crawl.redis_url (VOCWATCH_CRAWL__REDIS_URL)"
+        )
+    round_s = source.every_minutes * 60
+    key = join_crawl_round(redis_url, name, round_s=round_s)
+    try:
+        return run_crawl(
+            make_runspec(settings, name, source, redis_key=key), timeout_s=settings.crawl.timeout_s
+        )
+    finally:
+        expire_crawl_round(redis_url, key, ttl_s=round_s)
 
 
 _running: set[subprocess.Popen[str]] = set()

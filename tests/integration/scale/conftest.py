@@ -1,0 +1,127 @@
+"""Scale-out test parts: a real Redis, `vocwatch` processes on one PostgreSQL database, seeded mentions.
+
+- `redis_url`  Redis at 127.0.0.1:6379 (TEST_REDIS_URL overrides); skipped with the reason when it is
+               unreachable, except under CI=true, where the test fails (like PostgreSQL in tests/support/db).
+- `processes`  `Process` objects started by a test, killed at teardown if still running.
+- `write_config(...)`  a vocwatch.toml for the subprocesses of one test.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import redis
+
+import storage
+from tests.support.models import LABELLED_REVIEWS
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    url = os.environ.get("TEST_REDIS_URL", REDIS_URL)
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=3).ping()
+    except redis.RedisError as error:
+        reason = f"Redis unreachable at {url}: {error}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason} (CI=true: the scale-out tests must run)")
+        pytest.skip(reason)
+    return url
+
+
+def write_config(path: Path, *, database_url: str, body: str = "") -> Path:
+    """A config whose data dir is the config's directory; `body` adds TOML tables."""
+    path.write_text(f'data_dir = "{path.parent}"\ndatabase_url = "{database_url}"\n{body}', encoding="utf-8")
+    return path
+
+
+def model_toml(model_dir: Path, heads_dir: Path, *, batch_size: int = 32) -> str:
+    return f'\n[model]\ndir = "{model_dir}"\nheads_dir = "{heads_dir}"\nbatch_size = {batch_size}\n'
+
+
+class Process:
+    """One `python -m vocwatch ...` subprocess with its output in a file."""
+
+    def __init__(self, config: Path, *args: str, log: Path) -> None:
+        self.log = log
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VOCWATCH_")}
+        self._output = log.open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "vocwatch", "--config", str(config), *args],
+            stdout=self._output,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+
+    def text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def wait(self, timeout_s: float) -> int:
+        try:
+            return self.process.wait(timeout=timeout_s)
+        finally:
+            self._output.flush()
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=30)
+
+    def close(self) -> None:
+        """Kill it if it still runs, and close its log."""
+        self.kill()
+        self._output.close()
+
+
+@pytest.fixture
+def processes() -> Iterator[list[Process]]:
+    started: list[Process] = []
+    yield started
+    for process in started:
+        process.close()
+
+
+def wait_until(condition: Callable[[], bool], *, timeout_s: float, what: str) -> None:
+    """Poll `condition` every 0.05 s until it holds; fail with `what` after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}")
+        time.sleep(0.05)
+
+
+def seed_mentions(database_url: str, count: int, *, source: str = "forum") -> None:
+    """`count` new mentions in one source: the labelled test reviews, numbered so that no two are equal."""
+    engine = storage.make_engine(database_url)
+    now = datetime.now(UTC)
+    try:
+        with storage.make_session_factory(engine).begin() as session:
+            row = storage.sources.upsert_source(
+                session, name=source, kind="rss", config={}, default_touchpoint=None
+            )
+            session.flush()
+            source_id = row.id
+            items = [
+                storage.NewMention(
+                    source_id=source_id,
+                    external_id=f"post-{i}",
+                    url=f"https://forum.example/{i}",
+                    text=f"{LABELLED_REVIEWS[i % len(LABELLED_REVIEWS)][1]} (#{i})",
+                    collected_at=now,
+                    published_at=now - timedelta(minutes=i),
+                )
+                for i in range(count)
+            ]
+            storage.mentions.insert_new_mentions(session, items)
+    finally:
+        engine.dispose()

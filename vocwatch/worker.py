@@ -1,0 +1,125 @@
+"""Scale-out workers: `vocwatch worker analyze` and `vocwatch worker dispatch` (issue 9).
+
+Each is a loop over one pipeline stage that any number of processes, on any number of machines, may run
+against the same PostgreSQL database:
+
+- analysis workers claim batches of `new` mentions with FOR UPDATE SKIP LOCKED and a lease
+  (`jobs.analyze_leased`): N workers never analyze a mention twice, and the batch of a killed worker is
+  claimed again once its lease has run out;
+- dispatchers claim due alerts with FOR UPDATE SKIP LOCKED and commit them as `sending` before Slack is
+  called (`notifier.dispatcher`), so two dispatchers never post the same alert.
+
+A worker stops after SIGTERM/SIGINT once its current batch is stored, or when `stop` is set.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import signal
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from types import FrameType
+from typing import Any
+
+import storage
+from vocwatch import jobs
+from vocwatch.wiring import App
+
+__all__ = ["WorkerTotals", "make_worker_id", "run_analysis_worker", "run_dispatch_worker", "stop_on_signals"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WorkerTotals:
+    """What a worker did before it stopped: batches run and items done (analyzed / sent)."""
+
+    batches: int = 0
+    done: int = 0
+
+
+def make_worker_id() -> str:
+    """`host:pid:random`: unique per process, readable in `mentions.claimed_by` when debugging a lease."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+@contextmanager
+def stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """Turn SIGTERM/SIGINT into `stop` for the duration (a batch in progress is finished, not cut)."""
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        logger.info("worker stopping on %s", signal.Signals(signum).name)
+        stop.set()
+
+    previous: dict[signal.Signals, Any] = {
+        signum: signal.signal(signum, on_signal) for signum in (signal.SIGTERM, signal.SIGINT)
+    }
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def run_analysis_worker(
+    app: App, *, stop: threading.Event, worker_id: str | None = None, exit_when_idle: bool = False
+) -> WorkerTotals:
+    """Analyze leased batches until `stop` is set (or, with `exit_when_idle`, until no mention is `new`:
+    mentions another worker holds keep this one waiting, in case their lease runs out)."""
+    settings = app.settings
+    rules = jobs.AlertRules.from_settings(settings)
+    analyzer = app.analyzer
+    worker = worker_id or make_worker_id()
+    lease = timedelta(seconds=settings.worker.lease_s)
+
+    def one_batch() -> int:
+        batch = jobs.analyze_leased(
+            app.sessions, analyzer, rules, worker=worker, lease=lease, batch_size=settings.model.batch_size
+        )
+        if batch.claimed != batch.stored:
+            logger.warning(
+                "%d mention(s) of this batch were taken over by another worker", batch.claimed - batch.stored
+            )
+        if batch.claimed:
+            return batch.stored
+        with app.sessions() as session:
+            return -1 if storage.mentions.count_new(session) == 0 else 0
+
+    return _loop(
+        one_batch, stop=stop, idle_sleep_s=settings.worker.idle_sleep_s, exit_when_idle=exit_when_idle
+    )
+
+
+def run_dispatch_worker(app: App, *, stop: threading.Event, exit_when_idle: bool = False) -> WorkerTotals:
+    """Deliver due alerts until `stop` is set (or, with `exit_when_idle`, until none is due)."""
+
+    def one_batch() -> int:
+        totals = jobs.dispatch_alerts(app.dispatcher)
+        return totals.sent if totals.sent or totals.retrying or totals.failed else -1
+
+    return _loop(
+        one_batch, stop=stop, idle_sleep_s=app.settings.worker.idle_sleep_s, exit_when_idle=exit_when_idle
+    )
+
+
+def _loop(
+    one_batch: Callable[[], int], *, stop: threading.Event, idle_sleep_s: float, exit_when_idle: bool
+) -> WorkerTotals:
+    """Run `one_batch` until stopped; it returns items done, 0 when it must wait for work that others hold,
+    or -1 when there is no work at all. Sleeps `idle_sleep_s` whenever it did nothing."""
+    batches = done = 0
+    while not stop.is_set():
+        count = one_batch()
+        if count > 0:
+            batches, done = batches + 1, done + count
+            continue
+        if count < 0 and exit_when_idle:
+            break
+        stop.wait(idle_sleep_s)
+    return WorkerTotals(batches=batches, done=done)
