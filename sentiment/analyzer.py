@@ -1,8 +1,12 @@
-"""The analyzer: a frozen dataclass of parts (encoder + heads) that turns texts into `Analysis` results.
+"""The analyzer: a frozen dataclass of parts that turns texts into `Analysis` results.
 
-Composition, not inheritance (after setfit's `SetFitModel(body, head)` and `AbsaModel(...)`): each part is
-built, tested and versioned on its own, and later parts (topics, aspects, churn, language) join as new
-fields without changing the callers, who only ever see `analyze(texts) -> list[Analysis]`.
+Composition, not inheritance (after setfit's `SetFitModel(body, head)` and `AbsaModel(...)`): the encoder,
+the sentiment head (or a Hugging Face classifier in its place), the topic index and the churn detector are
+each built, tested and versioned on their own; callers only ever see `analyze(texts) -> list[Analysis]`.
+
+One encoder pass serves everything: a text with several clauses is encoded whole and clause by clause in
+the same length-sorted batches, and each pooled layer feeds the sentiment head (several layers), topics
+and churn (the e5 sentence embedding).
 """
 
 from __future__ import annotations
@@ -12,10 +16,20 @@ from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
-from sentiment.encoder import DEFAULT_BATCH_SIZE, DEFAULT_MAX_LENGTH, Encoder
+import numpy as np
+from numpy.typing import NDArray
+
+from sentiment.aspects import LABELS, aspect_probabilities, aspect_query, topics_for_text
+from sentiment.churn import ChurnDetector
+from sentiment.clauses import split_clauses
+from sentiment.encoder import DEFAULT_BATCH_SIZE, DEFAULT_MAX_LENGTH, Backend, Encoder, l2_normalise
 from sentiment.errors import ModelFormatError
 from sentiment.heads import ClassifierHead
-from sentiment.types import Analysis, SentimentLabel
+from sentiment.hf_classifier import SequenceClassifier
+from sentiment.language import read_language
+from sentiment.taxonomy import DEFAULT_TAXONOMY, TopicDefinition
+from sentiment.topics import TopicIndex
+from sentiment.types import Analysis, SentimentLabel, TopicScore
 
 SENTIMENT_HEAD = "sentiment"
 
@@ -25,39 +39,160 @@ def default_heads_dir() -> Path:
     return Path(str(files("sentiment") / "heads"))
 
 
+@dataclass(frozen=True)
+class _Units:
+    """Texts plus the clauses of multi-clause texts, encoded together; `rows[i]` = text i's rows."""
+
+    texts: list[str]
+    rows: list[list[int]]
+
+    @classmethod
+    def of(cls, texts: Sequence[str], *, clauses: bool = True) -> _Units:
+        units, rows = list(texts), []
+        for i, text in enumerate(texts):
+            clauses_of_text = split_clauses(text) if clauses else []
+            if len(clauses_of_text) > 1:
+                rows.append([i, *range(len(units), len(units) + len(clauses_of_text))])
+                units.extend(clauses_of_text)
+            else:
+                rows.append([i])
+        return cls(texts=units, rows=rows)
+
+
 @dataclass(frozen=True, eq=False)  # parts hold torch modules: compare by identity
 class Analyzer:
-    """Encoder plus the sentiment head; `analyze` is the only call most users need."""
+    """Encoder plus the sentiment head; topics and churn when built by `load_analyzer`.
+
+    `classifier`, when set, replaces the head for sentiment (texts and clauses); the encoder still
+    serves topics and churn. `aspects=False` skips the clause pass: topics then come from the whole text
+    and share its sentiment, which saves the extra encoding of clauses (about 2x the tokens of a text).
+    """
 
     encoder: Encoder
     sentiment: ClassifierHead
+    topics: TopicIndex | None = None
+    churn: ChurnDetector | None = None
+    classifier: SequenceClassifier | None = None
     batch_size: int = DEFAULT_BATCH_SIZE
+    aspects: bool = True
 
     def __post_init__(self) -> None:
         check_compatible(self.encoder, self.sentiment)
 
     @property
     def model_version(self) -> str:
-        """Encoder (weights + conversion) and head versions, recorded on every analysis."""
-        return f"{self.encoder.version}+{self.sentiment.version}"
+        """Encoder (weights + conversion + backend) and head versions, recorded on every analysis."""
+        backend = "" if self.encoder.backend == "torch" else f"-{self.encoder.backend}"
+        scorer = self.classifier.version if self.classifier is not None else self.sentiment.version
+        return f"{self.encoder.version}{backend}+{scorer}"
+
+    @property
+    def taxonomy_version(self) -> str | None:
+        """Hash of the topic taxonomy in use (`None` without topics)."""
+        return self.topics.version if self.topics is not None else None
 
     def analyze(self, texts: Sequence[str]) -> list[Analysis]:
         """Analyse each text; results come back in input order, one per text."""
-        if isinstance(texts, str):
-            raise TypeError("analyze takes a sequence of texts, not one string")
+        _refuse_single_string(texts)
         if not texts:
             return []
-        layers = self.sentiment.features.layers
-        pooled = self.encoder.pool_layers(texts, layers=layers, batch_size=self.batch_size)
-        probabilities = self.sentiment.predict_proba(self.sentiment.features.build(pooled))
-        labels = [SentimentLabel(label) for label in self.sentiment.labels]
-        version = self.model_version
-        return [
-            Analysis.from_probabilities(
-                dict(zip(labels, (float(p) for p in row), strict=True)), model_version=version
+        units = _Units.of(texts, clauses=self.aspects)
+        probabilities, vectors = self._read(units.texts)
+        topics = self._topics(units, vectors, probabilities, len(texts))
+        churn = self._churn(texts, vectors, probabilities)
+        version, taxonomy = self.model_version, self.taxonomy_version
+        results = []
+        for i, text in enumerate(texts):
+            reading = read_language(text)
+            results.append(
+                Analysis.from_probabilities(
+                    dict(zip(LABELS, (float(p) for p in probabilities[i]), strict=True)),
+                    model_version=version,
+                    lang=reading.lang,
+                    churn_risk=churn[i],
+                    topics=topics[i],
+                    flags=reading.flags,
+                    taxonomy_version=taxonomy,
+                )
             )
-            for row in probabilities
-        ]
+        return results
+
+    def score_aspects(self, pairs: Sequence[tuple[str, str]]) -> list[dict[SentimentLabel, float]]:
+        """Sentiment of each text toward an aspect (a category name such as "food" or "delivery").
+
+        The clauses most similar to the aspect carry the weight (see `aspects.aspect_probabilities`);
+        used for aspect-category evaluation and available to callers with their own categories.
+        """
+        if not pairs:
+            return []
+        texts = list(dict.fromkeys(text for text, _ in pairs))
+        aspects = list(dict.fromkeys(aspect for _, aspect in pairs))
+        units = _Units.of(texts)
+        probabilities, vectors = self._read(units.texts)
+        aspect_vectors = dict(
+            zip(aspects, self.encoder.encode([aspect_query(a) for a in aspects]), strict=True)
+        )
+        position = {text: i for i, text in enumerate(texts)}
+        out = []
+        for text, aspect in pairs:
+            rows = units.rows[position[text]]
+            clauses = rows[1:] or rows
+            p = aspect_probabilities(
+                aspect,
+                aspect_vectors[aspect],
+                probabilities[rows[0]],
+                vectors[clauses],
+                probabilities[clauses],
+            )
+            out.append(dict(zip(LABELS, (float(v) for v in p), strict=True)))
+        return out
+
+    def _topics(
+        self, units: _Units, vectors: NDArray[np.float32], probabilities: NDArray[np.float32], n: int
+    ) -> list[tuple[TopicScore, ...]]:
+        """Per text, its topics with the sentiment of the clauses about them (none without a taxonomy)."""
+        if self.topics is None:
+            return [()] * n
+        scores = self.topics.scores(vectors, units.texts)
+        names, threshold = self.topics.names, self.topics.threshold
+        return [topics_for_text(units.rows[i], scores, probabilities, names, threshold) for i in range(n)]
+
+    def _churn(
+        self, texts: Sequence[str], vectors: NDArray[np.float32], probabilities: NDArray[np.float32]
+    ) -> list[float | None]:
+        """Per text, its churn risk (`None` without a churn detector); texts are the first rows."""
+        if self.churn is None:
+            return [None] * len(texts)
+        n, positive = len(texts), LABELS.index(SentimentLabel.POSITIVE)
+        scores = self.churn.scores(vectors[:n], texts, probabilities[:n, positive])
+        return [round(float(score), 4) for score in scores]
+
+    def _read(self, texts: Sequence[str]) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+        """Sentiment probabilities (columns in `LABELS` order) and normalised sentence embeddings."""
+        last = self.encoder.num_layers
+        layers = (
+            (last,) if self.classifier is not None else tuple(sorted({*self.sentiment.features.layers, last}))
+        )
+        pooled = self.encoder.pool_layers(texts, layers=layers, batch_size=self.batch_size)
+        vectors = l2_normalise(pooled[:, layers.index(last), :])
+        if self.classifier is not None:
+            return self.classifier.predict_proba(texts, batch_size=self.batch_size), vectors
+        head = self.sentiment
+        head_probabilities = head.predict_proba(head.features.build(head.features.select(pooled, layers)))
+        columns = [head.labels.index(label) if label in head.labels else None for label in LABELS]
+        probabilities = np.stack(
+            [
+                head_probabilities[:, c] if c is not None else np.zeros(len(texts), np.float32)
+                for c in columns
+            ],
+            axis=1,
+        ).astype(np.float32)
+        return probabilities, vectors
+
+
+def _refuse_single_string(texts: Sequence[str]) -> None:
+    if isinstance(texts, str):
+        raise TypeError("analyze takes a sequence of texts, not one string")
 
 
 def check_compatible(encoder: Encoder, head: ClassifierHead) -> None:
@@ -90,12 +225,35 @@ def load_analyzer(
     heads_dir: Path | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     max_length: int = DEFAULT_MAX_LENGTH,
+    taxonomy: Sequence[TopicDefinition] | None = None,
+    classifier: str | Path | None = None,
+    backend: Backend = "torch",
+    aspects: bool = True,
 ) -> Analyzer:
-    """Load the encoder from `model_dir` and the heads from `heads_dir` (default: the packaged heads).
+    """Load the encoder from `model_dir`, the heads from `heads_dir` (default: the packaged heads).
 
     `model_dir` is a transformers directory, typically the one `prepare_default_model` returned.
+    `taxonomy` None means `DEFAULT_TAXONOMY` (an empty sequence turns topics off). `classifier` names a
+    local sequence-classification model directory (or a cached hub id) that replaces the sentiment head.
+    `backend="int8"` quantises the encoder's Linear layers (faster on CPU; see bench/bench_analyzer.py).
+    `aspects=False` trades per-topic (clause) sentiment for speed on long texts.
     """
     heads = heads_dir if heads_dir is not None else default_heads_dir()
     sentiment = ClassifierHead.load(heads / SENTIMENT_HEAD)
-    encoder = Encoder.load(model_dir, max_length=max_length)
-    return Analyzer(encoder=encoder, sentiment=sentiment, batch_size=batch_size)
+    encoder = Encoder.load(model_dir, max_length=max_length, backend=backend)
+    check_compatible(encoder, sentiment)  # before embedding the taxonomy: a wrong head fails at once
+
+    def embed(texts: Sequence[str]) -> NDArray[np.float32]:
+        return encoder.encode(texts, batch_size=batch_size)
+
+    return Analyzer(
+        encoder=encoder,
+        sentiment=sentiment,
+        topics=TopicIndex.build(DEFAULT_TAXONOMY if taxonomy is None else taxonomy, embed),
+        churn=ChurnDetector.build(embed),
+        classifier=(
+            SequenceClassifier.load(classifier, max_length=max_length) if classifier is not None else None
+        ),
+        batch_size=batch_size,
+        aspects=aspects,
+    )

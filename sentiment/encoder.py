@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -30,6 +31,10 @@ from sentiment.prepare import MODEL_INFO_FILE
 
 DEFAULT_MAX_LENGTH = 256
 DEFAULT_BATCH_SIZE = 32
+
+Backend = Literal["torch", "int8"]
+"""`torch`: fp32 as converted. `int8`: dynamic int8 quantisation of every Linear layer (weights int8,
+activations quantised on the fly): faster on CPUs, embeddings slightly off (see bench/bench_analyzer.py)."""
 
 
 @dataclass(frozen=True, eq=False)  # holds a torch module: compare by identity
@@ -44,28 +49,41 @@ class Encoder:
     version: str
     prefix: str = ""
     max_length: int = DEFAULT_MAX_LENGTH
+    backend: Backend = "torch"
 
     @classmethod
     def load(
-        cls, model_dir: Path, *, max_length: int = DEFAULT_MAX_LENGTH, prefix: str | None = None
+        cls,
+        model_dir: Path,
+        *,
+        max_length: int = DEFAULT_MAX_LENGTH,
+        prefix: str | None = None,
+        backend: Backend = "torch",
     ) -> Encoder:
         """Load a transformers model directory (config.json + weights + tokenizer) for inference.
 
         `prefix` overrides the one recorded in the directory's `vocwatch-model.json` (e.g. `"query: "`
-        for an e5 checkpoint that was not converted by `prepare`).
+        for an e5 checkpoint that was not converted by `prepare`). `version` names the weights whatever
+        the backend (heads trained on fp32 embeddings apply to int8 ones); `Analyzer.model_version`
+        records the backend.
         """
         if not (model_dir / "config.json").is_file():
             raise ModelNotFoundError(f"no transformers model in {model_dir} (config.json missing)")
         info = _read_model_info(model_dir)
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
         model = _load_body(model_dir)
-        version = str(info.get("version") or _fallback_version(model_dir))
+        if backend == "int8":
+            model = quantize_int8(model)
+        elif backend != "torch":
+            raise ValueError(f"backend must be 'torch' or 'int8', not {backend!r}")
+        version = str(info.get("version") or directory_version(model_dir))
         return cls(
             model=model,
             tokenizer=tokenizer,
             version=version,
             prefix=prefix if prefix is not None else str(info.get("query_prefix", "")),
             max_length=min(max_length, _model_max_positions(model)),
+            backend=backend,
         )
 
     @property
@@ -148,7 +166,22 @@ def _read_model_info(model_dir: Path) -> dict[str, Any]:
     return info if isinstance(info, dict) else {}
 
 
-def _fallback_version(model_dir: Path) -> str:
+def quantize_int8(model: PreTrainedModel) -> PreTrainedModel:
+    """Dynamic int8 quantisation of the Linear layers (~80% of the FLOPs of a transformer layer).
+
+    torch marks eager-mode quantisation as deprecated in favour of torchao; it still works and needs no
+    extra dependency, so its deprecation warning is silenced here and only here.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        quantized = torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
+            model, {torch.nn.Linear}, dtype=torch.qint8
+        )
+    return quantized  # type: ignore[no-any-return]
+
+
+def directory_version(model_dir: Path) -> str:
     """A stable name for a model directory we did not convert: its name plus a hash of its config."""
     digest = hashlib.sha256((model_dir / "config.json").read_bytes()).hexdigest()[:8]
     return f"{model_dir.name}-{digest}"

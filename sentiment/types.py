@@ -33,8 +33,11 @@ class Analysis:
     """The model's reading of one text.
 
     `confidence` is the probability of the chosen label. `model_version` names encoder weights, conversion
-    and head together, so stored analyses can be traced to exactly what produced them. `lang`,
-    `churn_risk` and `topics` stay empty until the parts that fill them are configured.
+    and head (or classifier) together, so stored analyses can be traced to exactly what produced them;
+    `taxonomy_version` does the same for `topics`. `lang` is ISO 639-1 or `None` when unsure; `reliable` is
+    False when `flags` name a reason the model may misread the text (very short, emoji only, sarcasm cue,
+    a language it is weak on). `churn_risk` is 0..1; `topics` are sorted by score, each with the sentiment
+    of the clauses about it.
     """
 
     label: SentimentLabel
@@ -46,6 +49,9 @@ class Analysis:
     lang: str | None = None
     churn_risk: float | None = None
     topics: tuple[TopicScore, ...] = ()
+    reliable: bool = True
+    flags: tuple[str, ...] = ()
+    taxonomy_version: str | None = None
 
     @classmethod
     def from_probabilities(
@@ -56,8 +62,13 @@ class Analysis:
         lang: str | None = None,
         churn_risk: float | None = None,
         topics: tuple[TopicScore, ...] = (),
+        flags: tuple[str, ...] = (),
+        taxonomy_version: str | None = None,
     ) -> Analysis:
-        """Build from per-label probabilities (a label missing from the head counts as 0)."""
+        """Build from per-label probabilities (a label missing from the head counts as 0).
+
+        `reliable` follows from `flags`: a result is reliable exactly when nothing flags it.
+        """
         p = {label: float(probabilities.get(label, 0.0)) for label in SentimentLabel}
         # Ties go to the order of SentimentLabel; exact ties do not occur with float softmax outputs.
         label = max(SentimentLabel, key=lambda candidate: p[candidate])
@@ -71,4 +82,7 @@ class Analysis:
             lang=lang,
             churn_risk=churn_risk,
             topics=topics,
+            reliable=not flags,
+            flags=flags,
+            taxonomy_version=taxonomy_version,
         )
