@@ -87,4 +87,5 @@ class Base(DeclarativeBase):
         str: Text(),
         dict[str, Any]: JSON().with_variant(JSONB(), "postgresql"),
         list[dict[str, Any]]: JSON().with_variant(JSONB(), "postgresql"),
+        list[str]: JSON().with_variant(JSONB(), "postgresql"),
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,7 +13,15 @@ from storage.enums import JourneyStage
 from storage.errors import UnknownTouchpointError
 from storage.models import Topic, Touchpoint
 
-__all__ = ["get_touchpoint_id", "sync_topics", "sync_touchpoints"]
+__all__ = ["TopicRule", "get_touchpoint_id", "sync_topics", "sync_touchpoints", "topic_rules"]
+
+
+@dataclass(frozen=True)
+class TopicRule:
+    """A stored topic's id and its topic→touchpoint rule (None: the topic names no touchpoint)."""
+
+    topic_id: int
+    touchpoint_id: int | None
 
 
 def sync_touchpoints(session: Session, touchpoints: Sequence[tuple[str, JourneyStage, str]]) -> None:
@@ -46,6 +55,12 @@ def sync_topics(session: Session, topics: Sequence[tuple[str, str, str | None]])
                 set_={"description": stmt.excluded.description, "touchpoint_id": stmt.excluded.touchpoint_id},
             )
         )
+
+
+def topic_rules(session: Session) -> dict[str, TopicRule]:
+    """Every stored topic by name: what the analysis stage needs to turn topic names into rows."""
+    rows = session.execute(select(Topic.name, Topic.id, Topic.touchpoint_id))
+    return {name: TopicRule(topic_id, touchpoint_id) for name, topic_id, touchpoint_id in rows}
 
 
 def get_touchpoint_id(session: Session, name: str) -> int | None:

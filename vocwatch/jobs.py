@@ -7,8 +7,11 @@ This is also where model results become rows: storage never sees torch, sentimen
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,11 +22,14 @@ from storage import models
 from storage.enums import MentionStatus, SentimentLabel
 from vocwatch.alerting import AlertRules, MentionFacts, alert_mention, refresh_incidents
 from vocwatch.settings import Settings
+from vocwatch.topics import effective_topics
 
 __all__ = [
     "AlertRules",
     "DispatchTotals",
+    "LeasedBatch",
     "analysis_text",
+    "analyze_leased",
     "analyze_pending",
     "dispatch_alerts",
     "refresh_incident_states",
@@ -39,7 +45,8 @@ def sync_catalog(sessions: sessionmaker[Session], settings: Settings) -> None:
             session, [(name, tp.stage, tp.description) for name, tp in settings.touchpoints.items()]
         )
         storage.catalog.sync_topics(
-            session, [(name, topic.description, topic.touchpoint) for name, topic in settings.topics.items()]
+            session,
+            [(name, t.description, t.touchpoint) for name, t in effective_topics(settings).items()],
         )
         for name, source in settings.sources.items():
             storage.sources.upsert_source(
@@ -59,6 +66,7 @@ def analysis_text(mention: models.Mention) -> str:
 
 
 def to_analysis_row(mention: models.Mention, result: sentiment.Analysis) -> models.Analysis:
+    """The stored copy of one result (its topics are rows of their own, see `_store_topics`)."""
     return models.Analysis(
         mention_id=mention.id,
         model_version=result.model_version,
@@ -69,6 +77,9 @@ def to_analysis_row(mention: models.Mention, result: sentiment.Analysis) -> mode
         confidence=result.confidence,
         lang=result.lang,
         churn_risk=result.churn_risk,
+        reliable=result.reliable,
+        flags=list(result.flags),
+        taxonomy_version=result.taxonomy_version,
     )
 
 
@@ -91,14 +102,137 @@ def analyze_pending(
         if not mentions:
             return 0
         results = analyzer.analyze([analysis_text(m) for m in mentions])
-        for mention, result in zip(mentions, results, strict=True):
-            session.add(to_analysis_row(mention, result))
-            if mention.touchpoint_id is None:
-                mention.touchpoint_id = mention.source.default_touchpoint_id
-            mention.lang = mention.lang or result.lang
-            mention.status = MentionStatus.ANALYZED
-            _alert_if_negative(session, mention, result, rules, now=now)
+        _store_results(session, mentions, results, rules, now=now)
         return len(mentions)
+
+
+@dataclass(frozen=True)
+class LeasedBatch:
+    """What one `analyze_leased` call did: `claimed` mentions, of which `stored` were still ours to store
+    (the rest had lost their lease to another worker, which stores them instead)."""
+
+    claimed: int = 0
+    stored: int = 0
+
+
+def analyze_leased(
+    sessions: sessionmaker[Session],
+    analyzer: sentiment.Analyzer,
+    rules: AlertRules,
+    *,
+    worker: str,
+    lease: timedelta,
+    batch_size: int = 64,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> LeasedBatch:
+    """One batch for a scale-out analysis worker (`vocwatch worker analyze`): claim, analyze, store.
+
+    Unlike `analyze_pending`, the claim is committed first and the model runs outside any transaction, so
+    N workers analyze in parallel without holding row locks; a worker killed mid-batch leaves its claim to
+    expire, and another worker analyzes those mentions once. Results are stored only for the mentions
+    still claimed by `worker` (storage.mentions.lock_own_claims): no mention is ever analyzed twice.
+    """
+    with sessions.begin() as session:
+        claimed = storage.mentions.claim_with_lease(
+            session, worker=worker, limit=batch_size, now=clock(), lease=lease
+        )
+        texts = {mention.id: analysis_text(mention) for mention in claimed}
+    if not texts:
+        return LeasedBatch()
+    with _renewing_leases(sessions, worker=worker, mention_ids=list(texts), lease=lease, clock=clock):
+        results = dict(zip(texts, analyzer.analyze(list(texts.values())), strict=True))
+    with sessions.begin() as session:
+        mentions = storage.mentions.lock_own_claims(session, worker=worker, mention_ids=list(texts))
+        _store_results(session, mentions, [results[m.id] for m in mentions], rules, now=clock())
+        return LeasedBatch(claimed=len(texts), stored=len(mentions))
+
+
+@contextmanager
+def _renewing_leases(
+    sessions: sessionmaker[Session],
+    *,
+    worker: str,
+    mention_ids: list[int],
+    lease: timedelta,
+    clock: Callable[[], datetime],
+) -> Iterator[None]:
+    """Renew the batch's leases every third of a lease while the body runs (a thread of this worker)."""
+    done = threading.Event()
+
+    def renew() -> None:
+        while not done.wait(lease.total_seconds() / 3):
+            with sessions.begin() as session:
+                storage.mentions.renew_leases(
+                    session, worker=worker, mention_ids=mention_ids, until=clock() + lease
+                )
+
+    renewer = threading.Thread(target=renew, name="lease-renewer", daemon=True)
+    renewer.start()
+    try:
+        yield
+    finally:
+        done.set()
+        renewer.join()
+
+
+def _store_results(
+    session: Session,
+    mentions: Sequence[models.Mention],
+    results: Sequence[sentiment.Analysis],
+    rules: AlertRules,
+    *,
+    now: datetime,
+) -> None:
+    """A batch's analysis rows, topics, touchpoint, outbox alert and review case, with its status change."""
+    rules_by_topic = storage.catalog.topic_rules(session)
+    for mention, result in zip(mentions, results, strict=True):
+        session.add(to_analysis_row(mention, result))
+        _store_topics(session, mention, result, rules_by_topic)
+        if mention.touchpoint_id is None:
+            mention.touchpoint_id = touchpoint_for(
+                result, rules_by_topic, mention.source.default_touchpoint_id
+            )
+        mention.lang = mention.lang or result.lang
+        mention.status = MentionStatus.ANALYZED
+        mention.lease_expires_at = None
+        _alert_if_negative(session, mention, result, rules, now=now)
+
+
+def touchpoint_for(
+    result: sentiment.Analysis, rules: Mapping[str, storage.catalog.TopicRule], source_default: int | None
+) -> int | None:
+    """Where in the journey the mention happened: the strongest topic that has a touchpoint rule, else
+    the source's default. A review site's source default says little; "the courier lost it" says delivery.
+    (A CX correction, made later in the review UI, wins over both.)"""
+    for topic in result.topics:  # sorted by score, strongest first
+        rule = rules.get(topic.topic)
+        if rule is not None and rule.touchpoint_id is not None:
+            return rule.touchpoint_id
+    return source_default
+
+
+def _store_topics(
+    session: Session,
+    mention: models.Mention,
+    result: sentiment.Analysis,
+    rules: Mapping[str, storage.catalog.TopicRule],
+) -> None:
+    """One mention_topics row per tagged topic, with its aspect sentiment; a re-analysis replaces them.
+
+    Topics the catalog does not know (a taxonomy changed without `sync_catalog`) are skipped, not guessed.
+    """
+    for topic in result.topics:
+        rule = rules.get(topic.topic)
+        if rule is None:
+            continue
+        session.merge(
+            models.MentionTopic(
+                mention_id=mention.id,
+                topic_id=rule.topic_id,
+                score=topic.score,
+                label=SentimentLabel(topic.label.value) if topic.label is not None else None,
+            )
+        )
 
 
 def _alert_if_negative(
@@ -112,6 +246,7 @@ def _alert_if_negative(
         churn_risk=result.churn_risk,
         topics=tuple(topic.topic for topic in result.topics),
         lang=result.lang,
+        reliable=result.reliable,
     )
     alert_mention(session, mention, facts, rules, quote=analysis_text(mention), now=now)
 

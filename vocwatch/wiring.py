@@ -23,6 +23,7 @@ import storage
 from notifier.dispatcher import Dispatcher
 from vocwatch.errors import VocwatchError
 from vocwatch.settings import Settings
+from vocwatch.topics import taxonomy
 
 __all__ = ["App", "build_app", "make_slack_client"]
 
@@ -67,8 +68,14 @@ class App:
                 f"model.dir {model_dir} is not a directory",
                 fix="point model.dir at a transformers model directory, or leave it empty for the default",
             )
+        model = self.settings.model
         return sentiment.load_analyzer(
-            model_dir, heads_dir=self.settings.model.heads_dir, batch_size=self.settings.model.batch_size
+            model_dir,
+            heads_dir=model.heads_dir,
+            batch_size=model.batch_size,
+            taxonomy=taxonomy(self.settings),
+            classifier=model.classifier,
+            backend=model.backend,
         )
 
     @cached_property

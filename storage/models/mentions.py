@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.base import Base, BigId, utcnow
@@ -55,6 +55,10 @@ class Mention(Base):
     duplicate_of_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("mentions.id"))
     touchpoint_id: Mapped[int | None] = mapped_column(ForeignKey("touchpoints.id"))
     status: Mapped[MentionStatus] = mapped_column(default=MentionStatus.NEW)
+    # Scale-out (`vocwatch worker analyze`): who claimed this `new` mention, and until when. A worker
+    # killed mid-batch holds its mentions only until the lease expires; NULL on the embedded path.
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    lease_expires_at: Mapped[datetime | None]
 
     source: Mapped[Source] = relationship()
     touchpoint: Mapped[Touchpoint | None] = relationship()
@@ -76,6 +80,12 @@ class Analysis(Base):
     confidence: Mapped[float] = mapped_column(Float)
     lang: Mapped[str | None] = mapped_column(String(16))
     churn_risk: Mapped[float | None] = mapped_column(Float)
+    reliable: Mapped[bool] = mapped_column(default=True, server_default=true())
+    """False when the text is of a kind the model reads badly (see `flags`): reviewed, not alerted."""
+    flags: Mapped[list[str]] = mapped_column(default=list, server_default="[]")
+    """Why the reading may be unreliable: "very_short", "emoji_only", "sarcasm_cue", "weak_language"..."""
+    taxonomy_version: Mapped[str | None] = mapped_column(String(64))
+    """The topic taxonomy the topics were tagged with (a hash of it), next to the model's version."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     mention: Mapped[Mention] = relationship()

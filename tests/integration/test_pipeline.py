@@ -8,12 +8,14 @@ import pytest
 from pydantic import SecretStr
 
 import storage
+from sentiment.taxonomy import taxonomy_version
 from storage import models
 from vocwatch import jobs
 from vocwatch.crawl import make_runspec, run_crawl
 from vocwatch.fakeslack import FakeSlackServer
 from vocwatch.localsite import LocalSite
 from vocwatch.settings import Settings, SlackSettings, SourceSettings, load_settings
+from vocwatch.topics import taxonomy
 from vocwatch.wiring import App, build_app
 
 pytestmark = [pytest.mark.integration, pytest.mark.model]
@@ -35,6 +37,10 @@ def make_settings(tmp_path: Path, site: LocalSite, slack: FakeSlackServer, model
             )
         },
     )
+
+
+def expected_taxonomy_version(settings: Settings) -> str:
+    return taxonomy_version(taxonomy(settings))
 
 
 def run_once(app: App) -> None:
@@ -77,6 +83,17 @@ def test_exactly_the_negative_items_reach_slack_and_a_rerun_sends_nothing(
             assert {m.touchpoint.name for m in mentions if m.touchpoint} == {"support"}
             alerts = session.query(models.Alert).all()
             assert all(a.status == storage.AlertStatus.SENT and a.slack_ts for a in alerts)
+            # Topics are stored with their aspect sentiment, tagged with the taxonomy in effect.
+            parcel = next(m for m in mentions if "lost my parcel" in (m.title or ""))
+            topics = {
+                row.topic_id: row.label
+                for row in session.query(models.MentionTopic).filter_by(mention_id=parcel.id)
+            }
+            delivery = session.query(models.Topic).filter_by(name="delivery").one()
+            assert topics.get(delivery.id) == storage.SentimentLabel.NEGATIVE
+            assert {a.taxonomy_version for a in session.query(models.Analysis)} == {
+                expected_taxonomy_version(app.settings)
+            }
 
         run_once(app)
 

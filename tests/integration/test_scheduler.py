@@ -180,7 +180,7 @@ def test_daemon_runs_jobs_alerts_slack_stops_on_sigterm_and_does_not_stampede_on
     assert status == 0, first.log.read_text()
     assert took_s < 10
     assert first.events()[-1]["event"] == "daemon_stopped"
-    for job in ("analyze", "dispatch", "spikes", "health", "incidents"):
+    for job in ("analyze", "dispatch", "spikes", "health", "incidents", "digest"):
         runs = first.runs(job)
         assert runs, f"no {job} run logged"
         assert all(r["outcome"] == "ok" for r in runs), runs
@@ -208,9 +208,9 @@ def test_daemon_runs_jobs_alerts_slack_stops_on_sigterm_and_does_not_stampede_on
     started_at = datetime.fromisoformat(next(e["at"] for e in events if e["event"] == "daemon_started"))
     stopped_at = datetime.fromisoformat(events[-1]["at"])
     lifetime_s = (stopped_at - started_at).total_seconds()
-    for job in ("analyze", "dispatch", "spikes", "health", "incidents"):
+    for job in ("analyze", "dispatch", "spikes", "health", "incidents", "digest"):
         assert len(second.runs(job)) <= lifetime_s + 2, (job, lifetime_s, second.runs(job))
-    assert next(e for e in events if e["event"] == "daemon_started")["jobs"]["kept"] == 5
+    assert next(e for e in events if e["event"] == "daemon_started")["jobs"]["kept"] == 6
     assert len(fake_slack.calls("chat.postMessage")) == posts_before  # nothing sent twice
 
 
@@ -265,7 +265,7 @@ def test_stored_jobs_keep_their_next_run_and_follow_config_changes(db_url: str) 
         return counts, jobs
 
     counts, first = synced(settings, now)
-    assert counts == {"kept": 0, "added": 7, "changed": 0, "removed": 0}
+    assert counts == {"kept": 0, "added": 8, "changed": 0, "removed": 0}
     assert first["crawl:news"][0] == timedelta(hours=1)
     assert first["crawl:news"][3] == 3600  # its catch-up run after downtime is never dropped as too late
     assert first["dispatch"][3] == 60
@@ -275,7 +275,7 @@ def test_stored_jobs_keep_their_next_run_and_follow_config_changes(db_url: str) 
 
     # A restart with the same config keeps every job and its next run time.
     counts, again = synced(settings, now + timedelta(minutes=3))
-    assert counts == {"kept": 7, "added": 0, "changed": 0, "removed": 0}
+    assert counts == {"kept": 8, "added": 0, "changed": 0, "removed": 0}
     assert again == first
 
     # Config changes: news removed, analysis slower; only those jobs change.
@@ -286,7 +286,7 @@ def test_stored_jobs_keep_their_next_run_and_follow_config_changes(db_url: str) 
         }
     )
     counts, after = synced(changed, now + timedelta(minutes=5))
-    assert counts == {"kept": 5, "added": 0, "changed": 1, "removed": 1}
+    assert counts == {"kept": 6, "added": 0, "changed": 1, "removed": 1}
     assert "crawl:news" not in after
     assert after["analyze"][0] == timedelta(seconds=120)
     assert after["crawl:forum"] == first["crawl:forum"]
