@@ -22,13 +22,15 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 from scrapy.statscollectors import StatsCollector
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import storage
 from crawlers.errors import RunSpecError, SourceNotFoundError
 from crawlers.outcome import CrawlOutcome, decide_outcome
+from crawlers.scaleout import SHARED_FRONTIER_STAT
 from crawlers.spiders.base import MentionSpider, SourceState
+from storage.models import CrawlRun, Mention
 
 __all__ = ["CrawlLedger", "SourceRecord", "load_source"]
 
@@ -43,6 +45,9 @@ class SourceRecord:
     name: str
     touchpoint_id: int | None
     cursor: dict[str, Any]
+    # When the source's latest successful crawl ended. Only mentions collected by then are known to be
+    # followed by everything older: see `CrawlLedger.known_ids`.
+    complete_until: datetime | None = None
 
 
 def load_source(session: Session, name: str, *, touchpoint: str | None = None) -> SourceRecord:
@@ -61,8 +66,17 @@ def load_source(session: Session, name: str, *, touchpoint: str | None = None) -
         touchpoint_id = storage.catalog.get_touchpoint_id(session, touchpoint)
         if touchpoint_id is None:
             raise RunSpecError(f"source {name!r}: unknown touchpoint {touchpoint!r}")
+    complete_until = session.scalar(
+        select(func.max(CrawlRun.finished_at)).where(
+            CrawlRun.source_id == source.id, CrawlRun.status == storage.CrawlRunStatus.OK
+        )
+    )
     return SourceRecord(
-        id=source.id, name=name, touchpoint_id=touchpoint_id, cursor=dict(source.cursor or {})
+        id=source.id,
+        name=name,
+        touchpoint_id=touchpoint_id,
+        cursor=dict(source.cursor or {}),
+        complete_until=complete_until,
     )
 
 
@@ -133,9 +147,27 @@ class CrawlLedger:
             spider.attach_state(SourceState(cursor=self._source.cursor, known_ids=self.known_ids))
 
     def known_ids(self, external_ids: Collection[str]) -> set[str]:
-        """Blocking, but one indexed query per page: cheaper than a thread hop for a few dozen ids."""
+        """The ids stored by the time the latest successful crawl ended; spiders stop paginating at them.
+
+        A mention stored later came from a crawl that did not finish (killed after committing a batch of
+        the newest items): the older pages behind it were never read, so stopping there as "caught up"
+        would lose them for good. Such mentions are not reported as known; the spider reads on, and the
+        store pipeline counts them as duplicates. Blocking, but one indexed query per page: cheaper than a
+        thread hop for a few dozen ids.
+        """
+        complete_until = self._source.complete_until
+        if complete_until is None or not external_ids:
+            return set()
         with self._sessions.begin() as session:
-            return storage.mentions.known_external_ids(session, self._source.id, external_ids)
+            return set(
+                session.scalars(
+                    select(Mention.external_id).where(
+                        Mention.source_id == self._source.id,
+                        Mention.external_id.in_(list(external_ids)),
+                        Mention.collected_at <= complete_until,
+                    )
+                )
+            )
 
     def response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
         """Every HTTP answer, retried ones included (a 429 that was retried is still a 429 to report)."""
@@ -149,6 +181,7 @@ class CrawlLedger:
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         outcome = self.outcome(spider, reason)
+        error = outcome.error or self.partial_failures()
         stat = self._stats.get_value
         cursor = spider.next_cursor() if isinstance(spider, MentionSpider) else None
         try:
@@ -167,7 +200,7 @@ class CrawlLedger:
                     pages=self._pages,
                     http_status_counts=dict(sorted(self._status_counts.items())),
                     stop_reason=outcome.stop_reason.value,
-                    error=outcome.error,
+                    error=error,
                 )
                 if cursor is not None and outcome.status.value == "ok":
                     storage.sources.set_cursor(session, self._source.id, cursor)
@@ -178,7 +211,7 @@ class CrawlLedger:
         self._stats.set_value("vocwatch/run_id", self._run_id)
         self._stats.set_value("vocwatch/status", outcome.status.value)
         self._stats.set_value("vocwatch/stop_reason", outcome.stop_reason.value)
-        self._stats.set_value("vocwatch/error", outcome.error)
+        self._stats.set_value("vocwatch/error", error)
         self._stats.set_value("vocwatch/pages", self._pages)
         log = logger.info if outcome.status.value == "ok" else logger.warning
         log(
@@ -186,19 +219,40 @@ class CrawlLedger:
             self._source.name,
             outcome.status,
             outcome.stop_reason,
-            f": {outcome.error}" if outcome.error else "",
+            f": {error}" if error else "",
         )
 
-    def outcome(self, spider: Spider, reason: str) -> CrawlOutcome:
+    def partial_failures(self) -> str | None:
+        """One line naming what failed in a run that is `ok` overall, else None.
+
+        A source with several feeds is `ok` when any of them could be read, so a feed that stalls, resets
+        or answers 503 on every try would leave no trace in the ledger; this line is that trace
+        ("partial: HTTP 503×2, DownloadTimeoutError×2, 1 page(s) unparseable").
+        """
         stat = self._stats.get_value
+        parts = [f"HTTP {code}×{n}" for code, n in sorted(self._status_counts.items()) if int(code) >= 400]
+        parts += [f"{name}×{n}" for name, n in sorted(self._download_exceptions().items())]
+        unparseable = stat("vocwatch/pages_failed", 0) + stat("spider_exceptions/count", 0)
+        if unparseable:
+            parts.append(f"{unparseable} page(s) unparseable")
+        if stat("vocwatch/retry_after_too_long", 0):
+            parts.append(f"{stat('vocwatch/retry_after_too_long')} Retry-After too long")
+        return "partial: " + ", ".join(parts) if parts else None
+
+    def _download_exceptions(self) -> dict[str, int]:
+        """Download errors by exception class name, as Scrapy's downloader stats count them."""
         prefix = "downloader/exception_type_count/"
-        exceptions = {
+        return {
             name: int(value)
             for key, value in self._stats.get_stats().items()
             if key.startswith(prefix)
             # IgnoreRequest is a decision (robots.txt, offsite), not a download failure
             and (name := key.removeprefix(prefix).rsplit(".", 1)[-1]) != "IgnoreRequest"
         }
+
+    def outcome(self, spider: Spider, reason: str) -> CrawlOutcome:
+        stat = self._stats.get_value
+        exceptions = self._download_exceptions()
         return decide_outcome(
             close_reason=reason,
             spider_reason=spider.final_stop_reason() if isinstance(spider, MentionSpider) else None,
@@ -210,6 +264,7 @@ class CrawlLedger:
             exception_counts=exceptions,
             store_errors=stat("vocwatch/store_errors", 0),
             robots_forbidden=stat("robotstxt/forbidden", 0),
+            shared_frontier=bool(stat(SHARED_FRONTIER_STAT, 0)),
         )
 
 

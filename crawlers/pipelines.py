@@ -9,6 +9,7 @@ run's ON CONFLICT DO NOTHING makes the replay harmless.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import UTC, datetime
 from typing import Any, Self
 
@@ -25,9 +26,11 @@ from crawlers.extensions import SourceRecord, load_source, open_database
 from crawlers.items import MentionItem, mention_problems
 from crawlers.privacy import AuthorPolicy, AuthorPrivacy
 
-__all__ = ["StorePipeline", "ValidatePipeline"]
+__all__ = ["StorePipeline", "ValidatePipeline", "storable", "to_new_mention"]
 
 logger = logging.getLogger(__name__)
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class ValidatePipeline:
@@ -159,13 +162,13 @@ def to_new_mention(
     """
     return storage.NewMention(
         source_id=source.id,
-        external_id=item.external_id,
-        url=item.url,
-        text=item.text,
-        raw=item.raw,
-        title=item.title,
-        author=(authors or AuthorPolicy()).apply(item.author),
-        lang=item.lang,
+        external_id=storable(item.external_id),
+        url=storable(item.url),
+        text=storable(item.text),
+        raw=storable(item.raw),
+        title=_storable_or_none(item.title),
+        author=_storable_or_none((authors or AuthorPolicy()).apply(item.author)),
+        lang=_storable_or_none(item.lang),
         rating=item.rating,
         published_at=item.published_at,
         author_followers=item.author_followers,
@@ -173,8 +176,22 @@ def to_new_mention(
         replies=item.replies,
         reposts=item.reposts,
         likes=item.likes,
-        parent_external_id=item.parent_external_id,
-        thread_external_id=item.thread_external_id,
+        parent_external_id=_storable_or_none(item.parent_external_id),
+        thread_external_id=_storable_or_none(item.thread_external_id),
         touchpoint_id=source.touchpoint_id,
         collected_at=collected_at,
     )
+
+
+def storable(value: str) -> str:
+    """`value` without what a database refuses: NUL (PostgreSQL text) and lone surrogates (UTF-8).
+
+    Both arrive in JSON (`"\\u0000"`, `"\\ud800"`) from any source. One such value would fail its whole
+    batch, and the run would fetch and fail it again every time (a poison pill); dropping NUL and
+    replacing a surrogate with U+FFFD changes nothing a reader could see.
+    """
+    return _SURROGATE.sub("\ufffd", value.replace("\x00", ""))
+
+
+def _storable_or_none(value: str | None) -> str | None:
+    return None if value is None else storable(value)

@@ -1,4 +1,4 @@
-"""`python -m sentiment prepare|train`: the package's own entry point, usable without the vocwatch app.
+"""`python -m sentiment prepare|train|calibrate`: the package's own entry point, without the vocwatch app.
 
 Every path is an explicit argument (the package reads no environment or settings); `vocwatch model prepare`
 and `vocwatch train` call the same functions with paths from the app's settings.
@@ -6,6 +6,8 @@ and `vocwatch train` call the same functions with paths from the app's settings.
     python -m sentiment prepare --models-dir ~/.local/share/vocwatch/models
     python -m sentiment train --data-dir ../shared/data --models-dir ~/.local/share/vocwatch/models \\
         --cache-dir ~/.cache/vocwatch/embeddings --out sentiment/heads
+    python -m sentiment calibrate --data-dir ../shared/data --models-dir ~/.local/share/vocwatch/models \
+        --cache-dir ~/.cache/vocwatch/embeddings --heads sentiment/heads
 """
 
 from __future__ import annotations
@@ -15,11 +17,16 @@ import json
 import shlex
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sentiment.prepare import prepare_default_model
-from sentiment.training import DEFAULT_TRAIN_LIMITS, HeadOptions, train_sentiment_head
+from sentiment.training import (
+    DEFAULT_TRAIN_LIMITS,
+    HeadOptions,
+    recalibrate_sentiment_head,
+    train_sentiment_head,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -29,10 +36,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         path = prepare_default_model(args.models_dir)
         print(f"{path} ({time.monotonic() - started:.1f}s)")
         return 0
-    return _train(args, list(sys.argv[1:] if argv is None else argv))
+    command = shlex.join(["python", "-m", "sentiment", *(sys.argv[1:] if argv is None else argv)])
+    if args.command == "calibrate":
+        return _calibrate(args, command)
+    return _train(args, command)
 
 
-def _train(args: argparse.Namespace, argv: list[str]) -> int:
+def _progress() -> Callable[[int, int], None]:
+    started = time.monotonic()
+
+    def progress(done: int, total: int) -> None:
+        print(
+            f"\rembedding {done}/{total} texts ({time.monotonic() - started:.0f}s)", end="", file=sys.stderr
+        )
+
+    return progress
+
+
+def _calibrate(args: argparse.Namespace, command: str) -> int:
+    model_dir = args.model_dir or prepare_default_model(args.models_dir)
+    report = recalibrate_sentiment_head(
+        args.data_dir,
+        model_dir,
+        args.heads,
+        cache_dir=args.cache_dir,
+        batch_size=args.batch_size,
+        command=command,
+        progress=_progress(),
+    )
+    print(file=sys.stderr)
+    pooled = report["report_half"]["pooled"]
+    print(json.dumps({k: report[k] for k in ("version", "temperature")} | {"pooled": pooled}, indent=2))
+    return 0
+
+
+def _train(args: argparse.Namespace, command: str) -> int:
     model_dir = args.model_dir or prepare_default_model(args.models_dir)
     limits = dict(DEFAULT_TRAIN_LIMITS)
     for item in args.limit:
@@ -46,12 +84,6 @@ def _train(args: argparse.Namespace, argv: list[str]) -> int:
         seed=args.seed,
     )
     started = time.monotonic()
-
-    def progress(done: int, total: int) -> None:
-        print(
-            f"\rembedding {done}/{total} texts ({time.monotonic() - started:.0f}s)", end="", file=sys.stderr
-        )
-
     report = train_sentiment_head(
         args.data_dir,
         model_dir,
@@ -60,8 +92,8 @@ def _train(args: argparse.Namespace, argv: list[str]) -> int:
         limits=limits,
         options=options,
         batch_size=args.batch_size,
-        command=shlex.join(["python", "-m", "sentiment", *argv]),
-        progress=progress,
+        command=command,
+        progress=_progress(),
     )
     print(file=sys.stderr)
     print(json.dumps({"version": report["version"], "dev": _headline(report["dev"])}, indent=2))
@@ -102,6 +134,16 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int, default=HeadOptions().epochs)
     train.add_argument("--seed", type=int, default=HeadOptions().seed)
     train.add_argument("--batch-size", type=int, default=32)
+    calibrate = commands.add_parser(
+        "calibrate", help="fit the sentiment head's temperature on half of the dev splits (weights kept)"
+    )
+    calibrate.add_argument("--data-dir", type=Path, required=True, help="directory of the labelled sets")
+    model = calibrate.add_mutually_exclusive_group(required=True)
+    model.add_argument("--models-dir", type=Path, help="prepare (if needed) and use the default model here")
+    model.add_argument("--model-dir", type=Path, help="use this transformers directory as the encoder")
+    calibrate.add_argument("--cache-dir", type=Path, default=None, help="embedding cache")
+    calibrate.add_argument("--heads", type=Path, required=True, help="heads directory holding sentiment/")
+    calibrate.add_argument("--batch-size", type=int, default=32)
     return parser
 
 

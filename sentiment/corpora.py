@@ -1,7 +1,8 @@
 """Labelled sentiment examples read from JSONL (the `../shared/data` sets, or a user's own file).
 
-Every line is `{"id", "text", "label"}` with label `negative|neutral|positive`. Sets with other label shapes
-(aspect sets) are not sentence-level sentiment and are skipped by `read_sentiment_jsonl`'s callers.
+Training reads `{"id", "text", "label"}` lines, label `negative|neutral|positive` (`read_sentiment_jsonl`).
+Evaluation (`read_eval_jsonl`) also takes aspect lines: `{"text", "aspect", "label"}`, or the shared aspect
+sets' `{"text", "label": {"aspects": [{"category", "polarity"}, ...]}}`, one item per category.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sentiment.errors import ModelFormatError
 from sentiment.types import SentimentLabel
@@ -51,6 +53,63 @@ def read_sentiment_jsonl(path: Path) -> list[Example]:
                 Example(id=str(row.get("id", f"{path.stem}-{number}")), text=row["text"], label=label)
             )
     return examples
+
+
+@dataclass(frozen=True)
+class EvalItem:
+    """One labelled text to evaluate on; `aspect` set means "the sentiment toward this aspect"."""
+
+    id: str
+    text: str
+    label: SentimentLabel
+    aspect: str | None = None
+
+
+@dataclass(frozen=True)
+class EvalFile:
+    """The items of an evaluation file, and how many aspect labels were left out as `conflict`.
+
+    "conflict" (both positive and negative toward one aspect) is not one of the three labels; the
+    published 3-way aspect-category figures leave those rows out too.
+    """
+
+    items: list[EvalItem]
+    skipped_conflict: int = 0
+
+
+def read_eval_jsonl(path: Path) -> EvalFile:
+    """Read an evaluation file (formats in the module docstring); a bad line is an error naming its number."""
+    items: list[EvalItem] = []
+    skipped = 0
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                row_id, text = str(row.get("id", f"{path.stem}-{number}")), row["text"]
+                if not isinstance(text, str):
+                    raise TypeError("text must be a string")
+                for aspect, label in _labels_of(row):
+                    if label == "conflict" and aspect is not None:
+                        skipped += 1
+                        continue
+                    item_id = row_id if aspect is None else f"{row_id}#{aspect}"
+                    items.append(EvalItem(id=item_id, text=text, label=SentimentLabel(label), aspect=aspect))
+            except (ValueError, KeyError, TypeError, AttributeError) as problem:
+                raise ModelFormatError(
+                    f'{path}:{number}: expected {{"text", "label"}} or {{"text", "aspect", '
+                    f'"label"}} with label one of {[str(x) for x in SentimentLabel]} ({problem!r})'
+                ) from None
+    return EvalFile(items=items, skipped_conflict=skipped)
+
+
+def _labels_of(row: dict[str, Any]) -> list[tuple[str | None, str]]:
+    label = row["label"]
+    if isinstance(label, dict):
+        return [(str(a["category"]), str(a["polarity"])) for a in label["aspects"]]
+    aspect = row.get("aspect")
+    return [(None if aspect is None else str(aspect), str(label))]
 
 
 def read_split(data_dir: Path, name: str, split: str) -> list[Example]:

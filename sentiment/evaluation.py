@@ -1,39 +1,74 @@
-"""Classification figures used to pick and report heads: accuracy, macro recall, per-class recall, confusion.
+"""Classification figures, and running a model over labelled items to get them.
 
 Macro-averaged recall is TweetEval's official sentiment metric (it rewards getting the small negative class
-right, which is what alerting needs); accuracy is what the Chinese review sets are published with.
+right, which is what alerting needs); accuracy is what the Chinese review sets and the aspect-category sets
+are published with; macro-F1 also punishes a class that is over-called; ECE says whether the confidence
+can be used as a threshold (see `sentiment.calibration`).
+
+Aspect items (a text plus an aspect category) are scored through the model's `score_aspects` when it has
+one; a model without it is scored on the whole sentence, which is the honest fallback for a model that
+cannot look at one aspect: it is what such a model would tell a user about that text.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal, Protocol, runtime_checkable
+
+from sentiment.calibration import expected_calibration_error
+from sentiment.corpora import EvalItem
+from sentiment.types import Analysis, SentimentLabel
+
+LABELS: tuple[str, ...] = tuple(str(label) for label in SentimentLabel)
 
 
 @dataclass(frozen=True)
 class Scores:
-    """Figures for one evaluation set; recall per class only for classes present in the gold labels."""
+    """Figures for one evaluation set; per-class figures only for classes present in the gold labels.
+
+    Macro averages run over the gold classes too, so a neutral answer on a binary (negative/positive)
+    set costs recall of the true class but does not add a zero "neutral F1" to the average.
+    """
 
     n: int
     accuracy: float
     macro_recall: float
+    macro_f1: float
     recall: dict[str, float]
+    f1: dict[str, float]
     confusion: dict[str, dict[str, int]]  # gold -> predicted -> count
+    ece: float | None = None  # only when the predictions came with confidences
 
     def as_dict(self) -> dict[str, object]:
-        return {
+        """Rounded figures for JSON (head.json dev figures, `vocwatch eval --json`)."""
+        figures: dict[str, object] = {
             "n": self.n,
             "accuracy": round(self.accuracy, 4),
             "macro_recall": round(self.macro_recall, 4),
+            "macro_f1": round(self.macro_f1, 4),
             "recall": {k: round(v, 4) for k, v in self.recall.items()},
+            "f1": {k: round(v, 4) for k, v in self.f1.items()},
             "confusion": self.confusion,
         }
+        if self.ece is not None:
+            figures["ece"] = round(self.ece, 4)
+        return figures
 
 
-def score(gold: Sequence[str], predicted: Sequence[str], *, labels: Sequence[str]) -> Scores:
-    """Compare predictions to gold labels; `labels` fixes the order of the confusion matrix."""
-    if len(gold) != len(predicted):
-        raise ValueError("gold and predicted differ in length")
+def score(
+    gold: Sequence[str],
+    predicted: Sequence[str],
+    *,
+    labels: Sequence[str] = LABELS,
+    confidence: Sequence[float] | None = None,
+) -> Scores:
+    """Compare predictions to gold labels; `labels` fixes the order of the confusion matrix.
+
+    `confidence` (the probability the model gave its answer) adds the expected calibration error.
+    """
+    if len(gold) != len(predicted) or (confidence is not None and len(confidence) != len(gold)):
+        raise ValueError("gold, predicted and confidence differ in length")
     if not gold:
         raise ValueError("nothing to score")
     confusion = {g: dict.fromkeys(labels, 0) for g in labels}
@@ -41,11 +76,80 @@ def score(gold: Sequence[str], predicted: Sequence[str], *, labels: Sequence[str
         confusion[g][p] += 1
     present = [g for g in labels if sum(confusion[g].values())]
     recall = {g: confusion[g][g] / sum(confusion[g].values()) for g in present}
+    f1 = {g: _f1(confusion, g) for g in present}
     correct = sum(confusion[g][g] for g in labels)
+    ece = None
+    if confidence is not None:
+        ece = expected_calibration_error(confidence, [g == p for g, p in zip(gold, predicted, strict=True)])
     return Scores(
         n=len(gold),
         accuracy=correct / len(gold),
         macro_recall=sum(recall.values()) / len(recall),
+        macro_f1=sum(f1.values()) / len(f1),
         recall=recall,
+        f1=f1,
         confusion={g: confusion[g] for g in present},
+        ece=ece,
     )
+
+
+def _f1(confusion: dict[str, dict[str, int]], label: str) -> float:
+    true_positive = confusion[label][label]
+    predicted = sum(row[label] for row in confusion.values())
+    actual = sum(confusion[label].values())
+    return 2 * true_positive / (predicted + actual) if predicted + actual else 0.0
+
+
+class SentimentModel(Protocol):
+    """What evaluation needs from a model: `Analyzer` is one."""
+
+    def analyze(self, texts: Sequence[str]) -> list[Analysis]: ...
+
+
+@runtime_checkable
+class AspectScorer(Protocol):
+    """A model that can say how a text feels about one aspect (category) of what it talks about."""
+
+    def score_aspects(self, pairs: Sequence[tuple[str, str]]) -> list[dict[SentimentLabel, float]]: ...
+
+
+AspectMethod = Literal["score_aspects", "sentence fallback"]
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """A model's answer and its probability for each item, and how aspect items were scored."""
+
+    labels: list[str]
+    confidence: list[float]
+    aspect_method: AspectMethod | None  # None when there were no aspect items
+
+    def scores(self, items: Sequence[EvalItem]) -> Scores:
+        """Figures against the items' gold labels (the items these predictions were made for)."""
+        return score([str(item.label) for item in items], self.labels, confidence=self.confidence)
+
+
+def predict(model: SentimentModel, items: Sequence[EvalItem]) -> Predictions:
+    """Run `model` over `items` (sentence items through `analyze`, aspect items see the module docstring)."""
+    labels: list[str] = [""] * len(items)
+    confidence: list[float] = [0.0] * len(items)
+    sentences = [i for i, item in enumerate(items) if item.aspect is None]
+    aspects = [i for i, item in enumerate(items) if item.aspect is not None]
+    for i, analysis in zip(sentences, model.analyze([items[i].text for i in sentences]), strict=True):
+        labels[i], confidence[i] = str(analysis.label), analysis.confidence
+    method: AspectMethod | None = None
+    if aspects:
+        if isinstance(model, AspectScorer):
+            method = "score_aspects"
+            pairs = [(items[i].text, str(items[i].aspect)) for i in aspects]
+            for i, probabilities in zip(aspects, model.score_aspects(pairs), strict=True):
+                best = max(SentimentLabel, key=lambda label: probabilities.get(label, 0.0))
+                labels[i], confidence[i] = str(best), float(probabilities.get(best, 0.0))
+        else:
+            method = "sentence fallback"
+            texts = sorted({items[i].text for i in aspects})
+            by_text = dict(zip(texts, model.analyze(texts), strict=True))
+            for i in aspects:
+                analysis = by_text[items[i].text]
+                labels[i], confidence[i] = str(analysis.label), analysis.confidence
+    return Predictions(labels=labels, confidence=confidence, aspect_method=method)

@@ -6,9 +6,10 @@ mean and scale learned at fit time, stored with the weights.
 
 On disk a head is two files in its own directory:
 - `head.safetensors`: the tensors (no code runs on load, unlike pickle/joblib);
-- `head.json`: labels, dimensions, feature spec, the encoder version it was trained on, its own version
-  (a hash of its weights, so a retrain that changes nothing keeps the version) and the training provenance
-  (data hash, row counts, dev figures, the command that reproduces it).
+- `head.json`: labels, dimensions, feature spec, the encoder version it was trained on, the softmax
+  temperature (calibration, see `sentiment.calibration`), its own version (a hash of its weights and
+  temperature, so a retrain that changes nothing keeps the version) and the provenance (data hash, row
+  counts, dev figures, calibration figures, the command that reproduces it).
 
 Inference is plain numpy: a 3x384 matmul does not need torch. Training uses torch (LBFGS for the linear
 head, AdamW for the hidden layer), fine on a CPU at these sizes.
@@ -30,6 +31,7 @@ import torch
 from numpy.typing import NDArray
 from safetensors.numpy import load_file, save_file
 
+from sentiment.calibration import softmax
 from sentiment.encoder import l2_normalise
 from sentiment.errors import ModelFormatError, ModelNotFoundError
 
@@ -64,7 +66,10 @@ class FeatureSpec:
 
 @dataclass(frozen=True, eq=False)  # numpy fields: compare `version` instead
 class ClassifierHead:
-    """Softmax classifier over encoder features; linear when `hidden` weights are absent."""
+    """Softmax classifier over encoder features; linear when `hidden` weights are absent.
+
+    `temperature` divides the logits in `predict_proba` (1.0: uncalibrated); it never changes `predict`.
+    """
 
     labels: tuple[str, ...]
     features: FeatureSpec
@@ -75,8 +80,11 @@ class ClassifierHead:
     name: str = "head"
     encoder_version: str = ""
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    temperature: float = 1.0
 
     def __post_init__(self) -> None:
+        if not (math.isfinite(self.temperature) and self.temperature > 0):
+            raise ModelFormatError(f"head temperature must be a positive number, got {self.temperature}")
         if len(self.weights) not in (1, 2) or len(self.weights) != len(self.biases):
             raise ModelFormatError("a head has one (linear) or two (hidden layer) weight matrices")
         if self.weights[-1].shape[0] != len(self.labels):
@@ -100,6 +108,8 @@ class ClassifierHead:
         """`<name>-<kind>.<hash of weights>`: changes exactly when the head's behaviour can change."""
         digest = hashlib.sha256()
         digest.update(json.dumps([self.labels, self.features.layers]).encode())
+        if self.temperature != 1.0:  # an uncalibrated head keeps the version it had before calibration
+            digest.update(repr(self.temperature).encode())
         for array in (self.input_mean, self.input_scale, *self.weights, *self.biases):
             digest.update(np.ascontiguousarray(array, dtype=np.float32).tobytes())
         return f"{self.name}-{self.kind}.{digest.hexdigest()[:8]}"
@@ -115,12 +125,8 @@ class ClassifierHead:
         return out
 
     def predict_proba(self, inputs: NDArray[np.float32]) -> NDArray[np.float32]:
-        """Class probabilities, rows summing to 1, columns in `labels` order."""
-        z = self.logits(inputs)
-        z = z - z.max(axis=1, keepdims=True)
-        e = np.exp(z)
-        probabilities: NDArray[np.float32] = (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
-        return probabilities
+        """Calibrated class probabilities (logits / `temperature`), rows summing to 1, in `labels` order."""
+        return softmax(self.logits(inputs), self.temperature)
 
     def predict(self, inputs: NDArray[np.float32]) -> list[str]:
         """The most probable label per row."""
@@ -173,6 +179,7 @@ class ClassifierHead:
                 "normalize": "l2-per-layer",
             },
             "encoder_version": self.encoder_version,
+            "temperature": self.temperature,
             **{k: v for k, v in self.metadata.items() if k not in _RESERVED_META},
         }
 
@@ -198,6 +205,7 @@ class ClassifierHead:
                 name=str(meta.get("name", directory.name)),
                 encoder_version=str(meta.get("encoder_version", "")),
                 metadata={k: v for k, v in meta.items() if k not in _RESERVED_META},
+                temperature=float(meta.get("temperature", 1.0)),
             )
         except KeyError as missing:
             raise ModelFormatError(f"head in {directory} lacks {missing}") from None
@@ -265,6 +273,10 @@ class ClassifierHead:
             encoder_version=encoder_version,
         )
 
+    def with_temperature(self, temperature: float) -> ClassifierHead:
+        """A copy whose probabilities are calibrated with `temperature` (see `sentiment.calibration`)."""
+        return self._replace(temperature=temperature)
+
     def with_metadata(self, **metadata: Any) -> ClassifierHead:
         """A copy carrying extra provenance (training data hash, dev figures, command) into head.json."""
         return self._replace(metadata={**self.metadata, **metadata})
@@ -286,6 +298,7 @@ _RESERVED_META = frozenset(
         "activation",
         "features",
         "encoder_version",
+        "temperature",
     }
 )
 

@@ -7,6 +7,10 @@ sets teach negative vs positive. The encoder stays frozen: only features are com
 Rows are sampled per set with a fixed seed (a shuffled prefix, so asking for more rows later keeps the
 earlier ones); dev splits are used whole. The report's figures are the ones each set is published with:
 TweetEval macro-averaged recall, Chinese accuracy (a `neutral` answer on a Chinese review counts as wrong).
+
+The fitted head is then calibrated (`calibrate_head`): a softmax temperature chosen on one half of the dev
+splits, its effect measured on the other half. `recalibrate_sentiment_head` does only that step for an
+existing head, which needs the dev splits embedded (~9k texts) instead of the training sets (~56k).
 """
 
 from __future__ import annotations
@@ -21,13 +25,19 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from sentiment.analyzer import SENTIMENT_HEAD
+from sentiment.analyzer import SENTIMENT_HEAD, check_compatible
+from sentiment.calibration import (
+    calibration_half,
+    expected_calibration_error,
+    fit_temperature,
+    negative_log_likelihood,
+    softmax,
+)
 from sentiment.corpora import SENTIMENT_SETS, Example, fingerprint, read_split
 from sentiment.embedding_cache import ProgressCallback, pooled_features
 from sentiment.encoder import DEFAULT_BATCH_SIZE, Encoder
-from sentiment.evaluation import score
+from sentiment.evaluation import LABELS, score
 from sentiment.heads import ClassifierHead, FeatureSpec
-from sentiment.types import SentimentLabel
 
 # Most rows used from each set's train split: all of them (the shared sets are capped at 20k rows). An
 # early subsample (12k/4k/6k/8k rows) scored 0.8065 on dev against 0.8125 with everything, so the extra
@@ -132,7 +142,6 @@ class HeadOptions:
     seed: int = DEFAULT_SEED
 
 
-LABELS: tuple[str, ...] = tuple(str(label) for label in SentimentLabel)
 CHINESE_SETS: tuple[str, ...] = ("chnsenticorp_htl", "waimai_10k", "online_shopping_10_cats")
 
 
@@ -207,6 +216,96 @@ def evaluate_head(
     return report
 
 
+def calibrate_head(
+    head: ClassifierHead,
+    sets: Sequence[LabelledSet],
+    features: Mapping[tuple[str, str], NDArray[np.float32]],
+    *,
+    cached_layers: Sequence[int] = CACHED_LAYERS,
+) -> ClassifierHead:
+    """Fit the head's temperature on the dev splits' "fit" halves; record ECE/NLL on the "report" halves.
+
+    Each set weighs the same in the fit (its rows are weighted 1/n): the head serves English tweets and
+    Chinese reviews alike, and the 5,000 easy shopping reviews should not decide the temperature for
+    tweets. The figures before/after are stored in head.json under `calibration`, per set and pooled.
+    """
+    halves: dict[str, dict[str, list[int]]] = {}
+    logits: dict[str, NDArray[np.float32]] = {}
+    for s in sets:
+        inputs = head.features.build(head.features.select(features[(s.name, "dev")], cached_layers))
+        logits[s.name] = head.logits(inputs)
+        halves[s.name] = {"fit": [], "report": []}
+        for i, row in enumerate(s.dev):
+            halves[s.name][calibration_half(row.id)].append(i)
+    index = {label: i for i, label in enumerate(head.labels)}
+    targets = {s.name: np.asarray([index[str(r.label)] for r in s.dev], dtype=np.int64) for s in sets}
+
+    def gather(half: str) -> tuple[NDArray[np.float32], NDArray[np.int64], NDArray[np.float64]]:
+        rows = [(s.name, halves[s.name][half]) for s in sets if halves[s.name][half]]
+        z = np.concatenate([logits[name][idx] for name, idx in rows])
+        y = np.concatenate([targets[name][idx] for name, idx in rows])
+        w = np.concatenate([np.full(len(idx), 1.0 / len(idx)) for _, idx in rows])
+        return z, y, w
+
+    fit_logits, fit_targets, fit_weights = gather("fit")
+    temperature = round(fit_temperature(fit_logits, fit_targets, weights=fit_weights), 4)
+
+    def figures(z: NDArray[np.float32], y: NDArray[np.int64], t: float) -> dict[str, float]:
+        p = softmax(z, t)
+        ece = expected_calibration_error(p.max(axis=1), p.argmax(axis=1) == y)
+        return {"ece": round(ece, 4), "nll": round(negative_log_likelihood(z, y, temperature=t), 4)}
+
+    measured: dict[str, Any] = {}
+    for s in sets:
+        idx = halves[s.name]["report"]
+        z, y = logits[s.name][idx], targets[s.name][idx]
+        measured[s.name] = {"n": len(idx), "before": figures(z, y, 1.0), "after": figures(z, y, temperature)}
+    z, y, _ = gather("report")
+    measured["pooled"] = {"n": len(y), "before": figures(z, y, 1.0), "after": figures(z, y, temperature)}
+    calibration = {
+        "method": "temperature scaling (Guo et al. 2017), sets weighted equally",
+        "fitted_on": {s.name: len(halves[s.name]["fit"]) for s in sets},
+        "split": "dev rows by sha1(id)[0] % 2: even = fit, odd = report",
+        "report_half": measured,
+    }
+    return head.with_temperature(temperature).with_metadata(calibration=calibration)
+
+
+def layers_to_cache(encoder: Encoder, wanted: Sequence[int]) -> tuple[int, ...]:
+    """The head's layers plus the usual cached ones the encoder has, so other head options reuse the cache."""
+    return tuple(sorted({x for x in CACHED_LAYERS if x <= encoder.num_layers} | set(wanted)))
+
+
+def dev_sets(data_dir: Path) -> list[LabelledSet]:
+    """The sentiment sets with their dev splits only (what calibrating an existing head reads)."""
+    return select_sets(data_dir, limits=dict.fromkeys(SENTIMENT_SETS, 0))
+
+
+def recalibrate_sentiment_head(
+    data_dir: Path,
+    model_dir: Path,
+    heads_dir: Path,
+    *,
+    cache_dir: Path | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    command: str = "",
+    progress: ProgressCallback | None = None,
+) -> dict[str, Any]:
+    """Calibrate the head in `heads_dir/sentiment` in place (weights untouched); returns its calibration."""
+    head = ClassifierHead.load(heads_dir / SENTIMENT_HEAD)
+    encoder = Encoder.load(model_dir)
+    check_compatible(encoder, head)
+    layers = layers_to_cache(encoder, head.features.layers)
+    sets = dev_sets(data_dir)
+    features = embed_sets(
+        encoder, sets, cache_dir=cache_dir, layers=layers, batch_size=batch_size, progress=progress
+    )
+    head = calibrate_head(head.with_temperature(1.0), sets, features, cached_layers=layers)
+    head = head.with_metadata(calibration={**head.metadata["calibration"], "command": command})
+    head.save(heads_dir / SENTIMENT_HEAD, dtype=np.float16)
+    return {"version": head.version, "temperature": head.temperature, **head.metadata["calibration"]}
+
+
 def train_sentiment_head(
     data_dir: Path,
     model_dir: Path,
@@ -227,8 +326,7 @@ def train_sentiment_head(
     encoder = Encoder.load(model_dir)
     if not all(0 <= layer <= encoder.num_layers for layer in options.layers):
         raise ValueError(f"layers {options.layers} outside 0..{encoder.num_layers} for this encoder")
-    # Cache the usual set of layers when the encoder has them, so other head options reuse the cache.
-    layers = tuple(sorted({x for x in CACHED_LAYERS if x <= encoder.num_layers} | set(options.layers)))
+    layers = layers_to_cache(encoder, options.layers)
     sets = select_sets(data_dir, limits=limits, seed=options.seed)
     features = embed_sets(
         encoder, sets, cache_dir=cache_dir, layers=layers, batch_size=batch_size, progress=progress
@@ -237,6 +335,7 @@ def train_sentiment_head(
         sets, features, encoder_version=encoder.version, options=options, cached_layers=layers
     )
     head = head.rounded(np.float16)  # evaluate exactly what gets committed (fp16 halves the bytes in git)
+    head = calibrate_head(head, sets, features, cached_layers=layers)
     dev = evaluate_head(head, sets, features, cached_layers=layers)
     training = {
         "data_sha256": data_fingerprint(sets),
@@ -247,4 +346,10 @@ def train_sentiment_head(
     }
     head = head.with_metadata(training=training, dev=dev)
     head.save(out_dir / SENTIMENT_HEAD, dtype=np.float16)
-    return {"version": head.version, "encoder_version": encoder.version, "training": training, "dev": dev}
+    return {
+        "version": head.version,
+        "encoder_version": encoder.version,
+        "training": training,
+        "dev": dev,
+        "calibration": head.metadata["calibration"],
+    }

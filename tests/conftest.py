@@ -16,6 +16,7 @@ pytest_plugins = [
     "tests.support.sites",
     "tests.support.fake_slack",
     "tests.support.models",
+    "tests.support.browser",
 ]
 
 

@@ -18,7 +18,7 @@ from rich.console import Console
 import storage
 from vocwatch import jobs
 from vocwatch.config_file import write_example_config
-from vocwatch.crawl import make_runspec, run_crawl
+from vocwatch.crawl import make_runspec, run_crawl, run_crawl_worker
 from vocwatch.errors import VocwatchError
 from vocwatch.settings import Settings, default_config_path, load_settings
 from vocwatch.wiring import App, build_app
@@ -89,6 +89,14 @@ def init(force: Annotated[bool, typer.Option(help="Overwrite an existing config 
 @app.command()
 def crawl(
     sources: Annotated[list[str] | None, typer.Argument(help="Source names; all enabled if none.")] = None,
+    worker: Annotated[
+        bool,
+        typer.Option(
+            "--worker",
+            help="Join each source's shared crawl round in Redis (crawl.redis_url): run it on several "
+            "machines or processes to split the pages; a source already crawled this interval is skipped.",
+        ),
+    ] = False,
 ) -> None:
     """Crawl sources now, each in its own process, and store what is new."""
     built = _state.app()
@@ -102,9 +110,13 @@ def crawl(
     failed = 0
     for name in names:
         with console.status(f"crawling {name} ..."):
-            outcome = run_crawl(
-                make_runspec(built.settings, name, configured[name]), timeout_s=built.settings.crawl.timeout_s
-            )
+            if worker:
+                outcome = run_crawl_worker(built.settings, name, configured[name])
+            else:
+                outcome = run_crawl(
+                    make_runspec(built.settings, name, configured[name]),
+                    timeout_s=built.settings.crawl.timeout_s,
+                )
         if outcome.ok:
             console.print(f"[green]✓[/green] {name}")
         else:
@@ -173,6 +185,8 @@ def train(
     for name, figure in report["dev"].items():
         if isinstance(figure, float):
             console.print(f"  dev {name}: {figure:.3f}")
+    before, after = (report["calibration"]["report_half"]["pooled"][k]["ece"] for k in ("before", "after"))
+    console.print(f"  calibrated: ECE on held-out dev rows {before:.3f} -> {after:.3f}")
 
 
 @app.command("import-survey")
@@ -280,7 +294,8 @@ def run() -> None:
     from vocwatch.scheduler import run_daemon
 
     built = _state.app()
-    logging.getLogger("vocwatch.scheduler").setLevel(logging.DEBUG if _state.debug else logging.INFO)
+    for name in ("vocwatch.scheduler", "vocwatch.leader"):
+        logging.getLogger(name).setLevel(logging.DEBUG if _state.debug else logging.INFO)
     console.print("vocwatch daemon running; stop it with Ctrl-C or SIGTERM")
     raise typer.Exit(run_daemon(built))
 
@@ -308,6 +323,184 @@ def demo(
     from vocwatch.demo import run_demo
 
     run_demo(_state.settings(), console=console)
+
+
+worker_app = typer.Typer(
+    help="Scale-out workers: run any number of them, on any machines, against one PostgreSQL database.",
+    no_args_is_help=True,
+)
+app.add_typer(worker_app, name="worker")
+_EXIT_WHEN_IDLE = typer.Option("--exit-when-idle", help="Stop when there is no work instead of waiting.")
+
+
+@worker_app.command("analyze")
+def worker_analyze(exit_when_idle: Annotated[bool, _EXIT_WHEN_IDLE] = False) -> None:
+    """Analyze new mentions in leased batches (FOR UPDATE SKIP LOCKED) until SIGTERM or Ctrl-C."""
+    import threading
+
+    from vocwatch.worker import run_analysis_worker, stop_on_signals
+
+    built = _state.app()
+    stop = threading.Event()
+    with console.status("loading the model ..."):
+        built.analyzer  # noqa: B018  # load before the first claim, so a lease is not spent loading
+    with stop_on_signals(stop):
+        totals = run_analysis_worker(built, stop=stop, exit_when_idle=exit_when_idle)
+    console.print(f"analyzed {totals.done} mention(s) in {totals.batches} batch(es)")
+
+
+@worker_app.command("dispatch")
+def worker_dispatch(exit_when_idle: Annotated[bool, _EXIT_WHEN_IDLE] = False) -> None:
+    """Deliver due Slack alerts until SIGTERM or Ctrl-C; several dispatchers never post an alert twice."""
+    import threading
+
+    from vocwatch.worker import run_dispatch_worker, stop_on_signals
+
+    built = _state.app()
+    stop = threading.Event()
+    with stop_on_signals(stop):
+        totals = run_dispatch_worker(built, stop=stop, exit_when_idle=exit_when_idle)
+    console.print(f"sent {totals.done} alert(s)")
+
+
+@app.command("eval")
+def eval_(
+    file: Annotated[
+        Path | None, typer.Argument(help='JSONL of {"text","label"} or {"text","aspect","label"} lines.')
+    ] = None,
+    report: Annotated[
+        bool, typer.Option("--report", help="Evaluate every dev split in --data-dir; write --out.")
+    ] = False,
+    from_corrections: Annotated[
+        bool, typer.Option("--from-corrections", help="Evaluate on cases corrected in the review UI.")
+    ] = False,
+    data_dir: Annotated[Path, typer.Option(help="Labelled sets for --report.")] = Path("../shared/data"),
+    out: Annotated[Path, typer.Option(help="Where --report writes.")] = Path("docs/accuracy.md"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """Measure the configured model: accuracy, macro-F1, macro recall, per-class recall, confusion, ECE."""
+    from vocwatch import cli_eval
+    from vocwatch.wiring import build_app
+
+    if (file is not None) + report + from_corrections != 1:
+        raise VocwatchError(
+            "eval needs exactly one of FILE, --report, --from-corrections",
+            fix="e.g. `vocwatch eval labelled.jsonl` or `vocwatch eval --report`",
+        )
+    if from_corrections:
+        built = _state.app()
+        with console.status("analyzing corrected cases ..."):
+            result = cli_eval.eval_corrections(built.sessions, built.analyzer)
+        cli_eval.print_corrections(console, result, as_json=as_json)
+        return
+    analyzer = build_app(_state.settings()).analyzer
+    if file is None:  # --report
+        with console.status(f"evaluating every dev split in {data_dir} (minutes) ..."):
+            cli_eval.write_report(analyzer, data_dir, out, command=shlex.join(["vocwatch", *sys.argv[1:]]))
+        console.print(f"wrote {out}")
+        return
+    scores, skipped = cli_eval.eval_file(analyzer, file)
+    cli_eval.print_scores(console, scores, title=str(file), as_json=as_json)
+    if skipped and not as_json:
+        console.print(f"({skipped} `conflict` aspect label(s) left out)")
+
+
+@app.command("digest")
+def digest_cmd(
+    week: Annotated[
+        str | None, typer.Option("--week", help="ISO week, e.g. 2026-W47; default: the last finished week.")
+    ] = None,
+    to: Annotated[
+        str, typer.Option("--to", help="Where the digest goes: slack, html (HTML + CSV files) or both.")
+    ] = "both",
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Directory for the HTML and CSV; default <data_dir>/digests.")
+    ] = None,
+) -> None:
+    """The weekly digest per touchpoint: post it to Slack (once per week and channel) and write HTML + CSV."""
+    from vocwatch.digest import digest_command
+
+    if to not in ("slack", "html", "both"):
+        raise VocwatchError(f"--to {to!r} is not one of slack, html, both", fix="use --to slack|html|both")
+    digest_command(_state.settings(), week=week, to=to, out_dir=out, console=console)  # type: ignore[arg-type]
+
+
+users_app = typer.Typer(help="Accounts of the review UI (`vocwatch serve`).", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+_DemoOption = Annotated[
+    bool, typer.Option("--demo", help="Use the database that `vocwatch demo` wrote (to try the review UI).")
+]
+
+
+def _review_app(demo: bool) -> App:
+    from vocwatch.review import review_settings
+
+    if not demo:
+        return _state.app()
+    built = build_app(review_settings(_state.settings(), demo=True))
+    storage.upgrade(built.engine)
+    return built
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[
+        storage.UserRole, typer.Option(help="viewer reads; agent works cases; admin also manages users.")
+    ] = storage.UserRole.AGENT,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin instead of prompting.")
+    ] = False,
+    demo: _DemoOption = False,
+) -> None:
+    """Add a review-UI account (the password is prompted for and stored as an argon2id hash)."""
+    from vocwatch.review import add_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    user = add_user(_review_app(demo), name, password, role)
+    console.print(f"added {user.username} ({user.role.value})")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on (default: web.host).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: web.port).")] = None,
+    demo: _DemoOption = False,
+) -> None:
+    """The CX review UI: queue, cases, corrections, dashboard. Stop it with Ctrl-C."""
+    from vocwatch.review import serve as serve_ui
+
+    serve_ui(
+        _review_app(demo),
+        host=host,
+        port=port,
+        on_ready=lambda url: console.print(
+            f"review UI on {url} (log in with an account from `vocwatch users add`)"
+        ),
+    )
+
+
+@app.command()
+def export(
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="JSONL file to write; stdout if not given.")
+    ] = None,
+    demo: _DemoOption = False,
+) -> None:
+    """Export CX-corrected labels as JSONL ({"text", "label", "topics", "touchpoint", ...}) for retraining."""
+    from vocwatch.review import export_corrections
+
+    built = _review_app(demo)
+    if out is None:
+        export_corrections(built, sys.stdout)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8") as handle:
+        count = export_corrections(built, handle)
+    err_console.print(f"wrote {count} correction(s) to {out}")
 
 
 def main() -> None:

@@ -41,8 +41,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from notifier.spikes import SpikeRule
 from vocwatch import checks, jobs
-from vocwatch.crawl import make_runspec, run_crawl, terminate_running_crawls
+from vocwatch.crawl import make_runspec, run_crawl, run_crawl_worker, terminate_running_crawls
 from vocwatch.errors import VocwatchError
+from vocwatch.leader import SchedulerLock
 from vocwatch.settings import Settings
 from vocwatch.wiring import App
 
@@ -52,6 +53,7 @@ __all__ = [
     "analyze_job",
     "crawl_job",
     "desired_jobs",
+    "digest_job",
     "dispatch_job",
     "health_job",
     "incidents_job",
@@ -111,9 +113,12 @@ def crawl_job(source: str) -> None:
         configured = app.settings.sources.get(source)
         if configured is None or not configured.enabled:
             return {"skipped": 1}  # removed or disabled since the job was stored; the next sync drops it
-        outcome = run_crawl(
-            make_runspec(app.settings, source, configured), timeout_s=app.settings.crawl.timeout_s
-        )
+        if app.settings.crawl.redis_url:  # scale-out: the daemon is one more worker of the shared round
+            outcome = run_crawl_worker(app.settings, source, configured)
+        else:
+            outcome = run_crawl(
+                make_runspec(app.settings, source, configured), timeout_s=app.settings.crawl.timeout_s
+            )
         if not outcome.ok and _current().stopping.is_set():
             return {"returncode": outcome.returncode, "terminated": 1}  # the daemon stopped it
         if not outcome.ok:
@@ -183,6 +188,13 @@ def health_job() -> None:
     _logged("health", run)
 
 
+def digest_job() -> None:
+    """Post the digest of the week that just ended, once per week and channel, and write its reports."""
+    from vocwatch.digest import scheduled_digest  # matplotlib and jinja2 load only when a digest runs
+
+    _logged("digest", lambda app: scheduled_digest(app, now=datetime.now(UTC)))
+
+
 def _logged(name: str, run: Callable[[App], Mapping[str, int]]) -> None:
     """Run one job and write its ONE structured log line; a failure is logged, never raised into
     APScheduler (it would log a second, unstructured traceback and change nothing: the next run retries)."""
@@ -227,8 +239,16 @@ def desired_jobs(settings: Settings) -> list[JobSpec]:
         JobSpec("incidents", f"{_MODULE}:incidents_job", schedule.incidents_every_s),
         JobSpec("health", f"{_MODULE}:health_job", schedule.health_check_every_s),
     ]
+    # Scale-out: `vocwatch worker analyze|dispatch` processes run these stages instead of the daemon.
+    external = {
+        "analyze": settings.worker.external_analyzers,
+        "dispatch": settings.worker.external_dispatchers,
+    }
+    specs = [spec for spec in specs if not external.get(spec.id, False)]
     if settings.spikes.enabled:
         specs.append(JobSpec("spikes", f"{_MODULE}:spike_job", schedule.spike_check_every_s))
+    if settings.digest.enabled:
+        specs.append(JobSpec("digest", f"{_MODULE}:digest_job", settings.digest.check_every_s))
     for name, source in sorted(settings.sources.items()):
         if source.enabled and source.kind != "survey":
             specs.append(JobSpec(f"crawl:{name}", f"{_MODULE}:crawl_job", source.every_minutes * 60, (name,)))
@@ -300,8 +320,9 @@ def sync_jobs(
 def run_daemon(app: App, *, install_signal_handlers: bool = True, stop: threading.Event | None = None) -> int:
     """Run until SIGTERM/SIGINT (or `stop` is set); returns the exit status (0 on a clean stop).
 
-    `app` must be migrated and its catalog synced (the CLI does both). Only one daemon may run per
-    database: a second one would run every job twice.
+    `app` must be migrated and its catalog synced (the CLI does both). Only one daemon schedules per
+    database: on PostgreSQL a second one stands by until the first stops (vocwatch.leader); returns 1
+    when the leader lost its lock's connection and stopped itself.
     """
     global _runtime
     stop = stop or threading.Event()
@@ -321,7 +342,10 @@ def run_daemon(app: App, *, install_signal_handlers: bool = True, stop: threadin
         for signum in (signal.SIGTERM, signal.SIGINT):
             previous[signum] = signal.signal(signum, on_signal)
     scheduler = make_scheduler(app)
+    lock = SchedulerLock(app.engine)  # PostgreSQL: one leader, the other daemons stand by as hot spares
     try:
+        if not lock.wait_until_leading(stop, poll_s=app.settings.worker.standby_poll_s):
+            return 0  # stopped while standing by
         scheduler.start(paused=True)  # loads the stored jobs without running any of them yet
         synced = sync_jobs(
             scheduler,
@@ -339,8 +363,9 @@ def run_daemon(app: App, *, install_signal_handlers: bool = True, stop: threadin
             logger.info(json.dumps({"event": "crawls_terminated", "count": stopped, "at": _now_iso()}))
         if scheduler.running:
             scheduler.shutdown(wait=True)
+        lock.release()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         _runtime = None
         logger.info(json.dumps({"event": "daemon_stopped", "at": _now_iso()}))
-    return 0
+    return 1 if lock.lost else 0

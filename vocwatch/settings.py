@@ -7,6 +7,7 @@ composition root never see this object: `wiring.py` hands them plain values.
 
 from __future__ import annotations
 
+import logging
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
@@ -22,6 +23,7 @@ from pydantic_settings import (
 
 from crawlers.registry import SOURCE_KINDS
 from storage.enums import JourneyStage
+from vocwatch.config_file import exposed_secrets_warning
 from vocwatch.errors import VocwatchError
 
 __all__ = [
@@ -66,6 +68,12 @@ class ModelSettings(_Section):
     heads_dir: Path | None = None
     """Trained heads; empty means the heads shipped inside the `sentiment` package."""
     batch_size: int = Field(32, ge=1, le=1024)
+    classifier: str | None = None
+    """A local Hugging Face sequence-classification model directory (or a hub id already in the local
+    cache) that replaces the sentiment head; topics, aspects and churn still use the default encoder."""
+    backend: Literal["torch", "int8"] = "torch"
+    """`int8`: dynamically quantised Linear layers, faster on CPU at a small accuracy cost
+    (see docs/accuracy.md)."""
 
 
 class AlertRouteSettings(_Section):
@@ -176,6 +184,12 @@ class CrawlSettings(_Section):
     download_delay_s: float = Field(1.0, ge=0.0)
     timeout_s: float = Field(600.0, gt=0.0)
     """A crawl subprocess still running after this long is stopped and its run marked failed."""
+    redis_url: str | None = None
+    """Scale-out: a Redis URL (`redis://host:6379/0`) makes `vocwatch crawl --worker` processes share one
+    crawl frontier and request dedup per source (scrapy-redis), so N workers split a source's pages."""
+    worker_idle_s: float = Field(10.0, ge=0.0, le=600.0)
+    """`crawl --worker`: how long a worker with an empty shared queue waits for pages that other workers
+    may still enqueue before it finishes its run."""
     author_privacy: Literal["keep", "hash", "drop"] = "keep"
     """How mention authors are stored: as sent ("keep"), as a keyed pseudonym ("hash": `sha256:` + 16 hex
     digits of HMAC-SHA256 with author_hash_key, the same token for the same author on every run), or not at
@@ -245,6 +259,40 @@ class DigestSettings(_Section):
 
     channel: str | None = None
     """Where the digest is posted; empty means `slack.default_channel`."""
+    enabled: bool = True
+    """Whether `vocwatch run` posts the digest of each finished week."""
+    timezone: str = "UTC"
+    """IANA time zone whose Monday-to-Sunday weeks the digest covers (e.g. "Europe/Berlin")."""
+    post_hour: int = Field(8, ge=0, le=23)
+    """Local hour on Monday from which the daemon posts the week that just ended."""
+    check_every_s: int = Field(900, ge=60)
+    """How often the daemon checks whether a digest is due (posting is once per week and channel)."""
+    min_mentions: int = Field(20, ge=1)
+    """Touchpoints with fewer analyzed mentions in the week get a small-sample warning."""
+    churn_threshold: float = Field(0.5, ge=0.0, le=1.0)
+    """Churn risk from which a mention counts as a churn-risk mention."""
+    mix_shift_threshold: float = Field(0.2, ge=0.0, le=1.0)
+    """Share of volume that moved between sources from which the digest explains the mix effect."""
+    top_topics: int = Field(5, ge=1, le=20)
+    """How many negative topics the digest lists."""
+    quotes_per_topic: int = Field(3, ge=0, le=5)
+    """Representative quotes shown per topic."""
+    trend_weeks: int = Field(8, ge=5, le=26)
+    """Weeks in the chart's trend (at least 5: the 4-week average needs the 4 weeks before)."""
+    out_dir: Path | None = None
+    """Where the HTML and CSV reports are written; empty means `<data_dir>/digests`."""
+
+    @model_validator(mode="after")
+    def _known_timezone(self) -> Self:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"timezone: unknown time zone {self.timezone!r}; use an IANA name such as Europe/Berlin"
+            ) from None
+        return self
 
 
 class WebSettings(_Section):
@@ -252,6 +300,20 @@ class WebSettings(_Section):
 
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
+    secret_key: SecretStr | None = None
+    """Signs session cookies; empty: a random key is generated once and kept in `<data_dir>/web-secret`."""
+    secure_cookies: bool = True
+    """Session cookie only over HTTPS (browsers also accept it on http://127.0.0.1 and localhost)."""
+    session_hours: float = Field(12.0, gt=0)
+    """How long a login lasts; after that the browser must log in again."""
+    login_free_attempts: int = Field(5, ge=1)
+    """Wrong passwords allowed before the account is locked for a while."""
+    lockout_base_s: float = Field(30.0, gt=0)
+    """First lock's length; each further wrong password doubles it (exponential backoff)."""
+    lockout_max_s: float = Field(3600.0, gt=0)
+    """Upper bound of one lock."""
+    page_size: int = Field(50, ge=5, le=500)
+    """Cases per queue page."""
 
 
 class WorkerSettings(_Section):
@@ -259,6 +321,14 @@ class WorkerSettings(_Section):
 
     lease_s: int = Field(300, ge=5)
     """How long a claimed batch stays with one worker before another may take it over."""
+    idle_sleep_s: float = Field(2.0, gt=0.0, le=60.0)
+    """How long an idle worker (`vocwatch worker analyze|dispatch`) waits before looking for work again."""
+    external_analyzers: bool = False
+    """`vocwatch run` leaves analysis to `vocwatch worker analyze` processes (scale-out)."""
+    external_dispatchers: bool = False
+    """`vocwatch run` leaves Slack delivery to `vocwatch worker dispatch` processes (scale-out)."""
+    standby_poll_s: float = Field(5.0, gt=0.0, le=300.0)
+    """A standby `vocwatch run` (another one leads) tries to take over this often (PostgreSQL only)."""
 
 
 def _touchpoint(stage: JourneyStage, description: str) -> TouchpointSettings:
@@ -348,11 +418,13 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
         raise VocwatchError(f"config file {path} does not exist", fix="run `vocwatch init` to write one")
     if toml_path is not None:
         try:
-            tomllib.loads(toml_path.read_text(encoding="utf-8"))
+            document = tomllib.loads(toml_path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise VocwatchError(
                 f"{toml_path}: not valid TOML: {exc}", fix="fix the syntax at that line"
             ) from exc
+        if warning := exposed_secrets_warning(toml_path, document):
+            logging.getLogger(__name__).warning(warning)
 
     class _FromFile(Settings):
         model_config = SettingsConfigDict(toml_file=toml_path)

@@ -21,7 +21,16 @@ from typing import Any
 from scrapy.http import Response
 
 from crawlers.items import MentionItem
-from crawlers.parsing.jsonapi import ApiPage, as_count, as_mapping, as_str, iso_to_utc, raw_json, read_json
+from crawlers.parsing.jsonapi import (
+    ApiPage,
+    as_count,
+    as_list,
+    as_mapping,
+    as_str,
+    iso_to_utc,
+    raw_json,
+    read_json,
+)
 from crawlers.parsing.text import normalise_whitespace
 
 __all__ = ["FEED_PAGE_CAP", "FEED_PAGE_SIZE", "feed_url", "parse_appstore", "read_appstore"]
@@ -43,10 +52,8 @@ def parse_appstore(response: Response, *, source: str) -> Iterator[MentionItem]:
 
 def read_appstore(response: Response, *, source: str) -> ApiPage:
     feed = as_mapping(as_mapping(read_json(response)).get("feed"))
-    entries = feed.get("entry") or []
-    if isinstance(entries, Mapping):  # exactly one review
-        entries = [entries]
-    entries = [as_mapping(entry) for entry in entries]
+    entry = feed.get("entry")  # exactly one review comes as an object, not a list
+    entries = [as_mapping(e) for e in ([entry] if isinstance(entry, Mapping) else as_list(entry))]
     items = tuple(_review(entry, source=source) for entry in entries if _label(entry.get("im:rating")))
     page = _page_number(response.url)
     last = min(FEED_PAGE_CAP, _last_page(feed) or FEED_PAGE_CAP)
@@ -85,8 +92,8 @@ def _page_number(url: str) -> int | None:
 
 
 def _last_page(feed: Mapping[str, Any]) -> int | None:
-    links = feed.get("link") or []
-    for link in [links] if isinstance(links, Mapping) else links:
+    links = feed.get("link")
+    for link in [links] if isinstance(links, Mapping) else as_list(links):
         attributes = as_mapping(as_mapping(link).get("attributes"))
         if attributes.get("rel") == "last":
             return _page_number(as_str(attributes.get("href")) or "")

@@ -19,6 +19,7 @@ from crawlers.items import MentionItem
 from crawlers.parsing.jsonapi import (
     ApiPage,
     as_count,
+    as_list,
     as_mapping,
     as_str,
     iso_to_utc,
@@ -40,7 +41,7 @@ def parse_bluesky(response: Response, *, source: str) -> Iterator[MentionItem]:
 
 def read_bluesky(response: Response, *, source: str) -> ApiPage:
     document = as_mapping(read_json(response))
-    posts = [as_mapping(post) for post in document.get("posts") or ()]
+    posts = [as_mapping(post) for post in as_list(document.get("posts"))]
     items = tuple(_post(post, source=source) for post in posts)
     cursor = as_str(document.get("cursor"))
     next_url = add_or_replace_parameter(response.url, "cursor", cursor) if cursor and posts else None
@@ -59,7 +60,7 @@ def expand_links(text: str, facets: Any) -> str:
         uri = next(
             (
                 as_str(f.get("uri"))
-                for f in map(as_mapping, facet.get("features") or ())
+                for f in map(as_mapping, as_list(facet.get("features")))
                 if f.get("$type") == _LINK_FACET
             ),
             None,

@@ -18,6 +18,7 @@ from crawlers.items import MentionItem
 from crawlers.parsing.jsonapi import (
     ApiPage,
     as_count,
+    as_list,
     as_mapping,
     as_str,
     epoch_to_utc,
@@ -38,7 +39,7 @@ def parse_hackernews(response: Response, *, source: str) -> Iterator[MentionItem
 
 def read_hackernews(response: Response, *, source: str) -> ApiPage:
     document = as_mapping(read_json(response))
-    hits = [as_mapping(hit) for hit in document.get("hits") or ()]
+    hits = [as_mapping(hit) for hit in as_list(document.get("hits"))]
     items = tuple(_hit(hit, source=source) for hit in hits)
     page, pages = as_count(document.get("page")), as_count(document.get("nbPages"))
     next_url = None

@@ -8,6 +8,7 @@ fields of a MentionItem without raising on a missing key: one odd item must not 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -18,9 +19,15 @@ from scrapy.http import Response
 from crawlers.errors import FeedError
 from crawlers.items import MentionItem
 
+# The mentions table keeps counts in INTEGER columns (32-bit on PostgreSQL): a larger "count" is a lie or a
+# saturation, and storing it would fail the whole batch of mentions it arrived with.
+MAX_COUNT = 2**31 - 1
+
 __all__ = [
+    "MAX_COUNT",
     "ApiPage",
     "as_count",
+    "as_list",
     "as_mapping",
     "as_str",
     "epoch_to_utc",
@@ -58,6 +65,8 @@ def read_json(response: Response) -> Any:
         return json.loads(response.body)
     except ValueError as exc:
         raise FeedError(f"{response.url}: not a JSON document: {exc}") from None
+    except RecursionError:  # nesting deeper than any API sends: a hostile or broken body
+        raise FeedError(f"{response.url}: JSON nested too deeply to read") from None
 
 
 def raw_json(value: Any) -> str:
@@ -68,6 +77,11 @@ def raw_json(value: Any) -> str:
 def as_mapping(value: Any) -> Mapping[str, Any]:
     """A JSON object, or an empty one where the source sent null, "" or something else."""
     return value if isinstance(value, Mapping) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    """A JSON array, or an empty one where the source sent null, a number, a string or an object."""
+    return value if isinstance(value, list) else []
 
 
 def as_str(value: Any) -> str | None:
@@ -83,14 +97,19 @@ def as_count(value: Any) -> int | None:
     """A non-negative count; None when the source did not give one (not 0: that would be a claim).
 
     A negative number (a downvoted Reddit comment's score) becomes 0: reach is never negative, and the
-    item validator would drop the whole mention over it.
+    item validator would drop the whole mention over it. A count above MAX_COUNT is clamped to it; NaN,
+    infinities and non-ASCII digits ("²", which `str.isdigit` accepts and `int` refuses) give None.
     """
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        return max(0, int(value))
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, str):
+        value = value.strip()
+        if not (value.isascii() and value.isdigit()):
+            return None
+    if isinstance(value, int | float | str):
+        return min(max(0, int(value)), MAX_COUNT)
     return None
 
 
@@ -111,9 +130,9 @@ def iso_to_utc(value: Any) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError:
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 shifted out of range by its offset
         return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def primary_language(value: Any) -> str | None:

@@ -23,6 +23,7 @@ from crawlers.items import MentionItem
 from crawlers.parsing.jsonapi import (
     ApiPage,
     as_count,
+    as_list,
     as_mapping,
     as_str,
     iso_to_utc,
@@ -45,7 +46,7 @@ def read_mastodon(response: Response, *, source: str) -> ApiPage:
     """Statuses newest first; `newest` is the newest status id (for `since_id` next run)."""
     document = read_json(response)
     statuses: Sequence[Any] = (
-        document if isinstance(document, list) else as_mapping(document).get("statuses") or []
+        document if isinstance(document, list) else as_list(as_mapping(document).get("statuses"))
     )
     statuses = [as_mapping(status) for status in statuses]
     items = tuple(_status(status, source=source) for status in statuses if not status.get("reblog"))

@@ -20,6 +20,7 @@ from crawlers.items import MentionItem
 from crawlers.parsing.jsonapi import (
     ApiPage,
     as_count,
+    as_list,
     as_mapping,
     as_str,
     epoch_to_utc,
@@ -59,7 +60,7 @@ def comments_path(fullname: str) -> str | None:
 
 def _walk(listing: Mapping[str, Any], *, source: str) -> Iterator[MentionItem]:
     """Depth first over a Listing: a comment, then its replies (`replies` is "" when there are none)."""
-    for child in as_mapping(listing.get("data")).get("children") or ():
+    for child in as_list(as_mapping(listing.get("data")).get("children")):
         child = as_mapping(child)
         data = as_mapping(child.get("data"))
         kind = child.get("kind")

@@ -48,6 +48,7 @@ _SYNTAXES = ["json-ld", "microdata", "rdfa"]
 _SCHEMA_PREFIXES = ("https://schema.org/", "http://schema.org/")
 _HTML_TAG = re.compile(r"<[a-zA-Z/][^>]*>")
 _HTML_SPACE = re.compile(r"[ \t\n\r\f]+")
+_XML_INCOMPATIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # no XML text may hold these
 
 
 @attrs.frozen
@@ -98,7 +99,9 @@ def read_reviews(
     page = decode_page(response)
     now = now or datetime.now(UTC)
     url = page_url or _canonical(page) or page.url
-    data = extruct.extract(page.text, base_url=page.url, syntaxes=_SYNTAXES, uniform=True, errors="log")
+    # Control characters make extruct's microdata (lxml) pass fail, and extruct then raises KeyError.
+    text = _XML_INCOMPATIBLE.sub("", page.text)
+    data = extruct.extract(text, base_url=page.url, syntaxes=_SYNTAXES, uniform=True, errors="log")
     ordered_roots: list[Any] = [*data.get("json-ld", []), *data.get("microdata", [])]
     rdfa_roots = _rdfa_nodes(data.get("rdfa", []))
     roots = [*ordered_roots, *rdfa_roots]
@@ -182,7 +185,8 @@ def _body_text(body: str) -> str:
 
 def _review_hash(url: str, author: str | None, date: str, text: str) -> str:
     key = json.dumps([url, author or "", date, text], ensure_ascii=False, separators=(",", ":"))
-    return "sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()
+    # surrogatepass: a JSON-LD "\\ud800" escape gives a lone surrogate, which must not crash the page.
+    return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _aggregate(node: Mapping[str, Any], scale: RatingScale) -> AggregateRating:

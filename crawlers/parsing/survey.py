@@ -137,9 +137,11 @@ def _decode(data: bytes) -> str:
 
 
 def _csv_records(text: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    sample = text[:4096]
+    # The delimiter is sniffed from the header line only: answers are free text, and a comment full of
+    # ";" made the sniffer pick ";" for a comma file, turning every row into a "bad row".
+    header_line = text.split("\n", 1)[0]
     try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(header_line, delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
     reader = csv.reader(io.StringIO(text, newline=""), dialect)

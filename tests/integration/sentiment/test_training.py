@@ -51,3 +51,31 @@ def test_train_writes_a_loadable_head_with_its_provenance(
 
     assert main(argv) == 0  # second run reads the cache and gives the same head
     assert ClassifierHead.load(tmp_path / "heads" / "sentiment").version == head.version
+
+
+def test_training_calibrates_and_calibrate_refits_only_the_temperature(
+    tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _write_sets(tmp_path / "data")
+    common = ["--data-dir", str(tmp_path / "data"), "--model-dir", str(tiny_model_dir)]
+    common += ["--cache-dir", str(tmp_path / "cache")]
+    assert main(["train", *common, "--out", str(tmp_path / "heads"), "--layers", "1,2"]) == 0
+    trained = ClassifierHead.load(tmp_path / "heads" / "sentiment")
+    calibration = trained.metadata["calibration"]
+    assert trained.temperature > 0
+    assert set(calibration["fitted_on"]) == set(SENTIMENT_SETS)
+    pooled = calibration["report_half"]["pooled"]
+    assert pooled["n"] + sum(calibration["fitted_on"].values()) == sum(
+        rows["dev"] for rows in trained.metadata["training"]["rows"].values()
+    )  # the two halves are disjoint and cover every dev row
+    assert set(pooled["before"]) == set(pooled["after"]) == {"ece", "nll"}
+    capsys.readouterr()
+
+    assert main(["calibrate", *common, "--heads", str(tmp_path / "heads")]) == 0
+
+    printed = json.loads(capsys.readouterr().out)
+    recalibrated = ClassifierHead.load(tmp_path / "heads" / "sentiment")
+    assert printed["temperature"] == recalibrated.temperature == trained.temperature
+    assert recalibrated.version == trained.version  # same weights, same dev rows: the same head
+    assert recalibrated.metadata["calibration"]["command"].startswith("python -m sentiment calibrate")
+    assert recalibrated.metadata["training"] == trained.metadata["training"]  # provenance kept
