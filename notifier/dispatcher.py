@@ -45,7 +45,9 @@ Failures are sorted by what retrying can achieve:
 
 from __future__ import annotations
 
+import http.client
 import logging
+import socket
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -53,6 +55,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 from slack_sdk.web import SlackResponse
 from sqlalchemy.orm import Session, object_session, sessionmaker
 
@@ -180,7 +183,17 @@ class _Permanent:
     error: str
 
 
-_Outcome = _Sent | _RateLimited | _Transient | _Permanent
+@dataclass(frozen=True)
+class _Ambiguous:
+    """The request may have reached Slack (reset or timeout after sending, an unreadable reply): the
+    alert stays `sending` so that `reconcile_sending` looks for it in the channel before any re-post."""
+
+    error: str
+
+
+_Outcome = _Sent | _RateLimited | _Transient | _Permanent | _Ambiguous
+
+_NON_JSON_PREFIX = "Received a response in a non-JSON format"
 
 
 @dataclass
@@ -230,6 +243,13 @@ class Dispatcher:
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
+        # slack_sdk's ConnectionErrorRetryHandler (on by default) re-sends a post whose connection reset
+        # after sending, which duplicates the message; ambiguous failures are settled here instead.
+        client.retry_handlers = [
+            handler
+            for handler in client.retry_handlers
+            if not isinstance(handler, ConnectionErrorRetryHandler)
+        ]
         self._client = client
         self._sessions = sessions
         self._clock = clock
@@ -304,7 +324,11 @@ class Dispatcher:
                 return _Sent(sent.ts, sent.channel_id, note=f"sent as plain text: {reason}")
             return self._classify(err)
         except OSError as err:  # URLError, timeouts, refused or reset connections
-            return _Transient(f"connection error: {err}")
+            if _never_sent(err):
+                return _Transient(f"connection error: {err}")
+            return _Ambiguous(f"connection error after sending: {err}")
+        except http.client.HTTPException as err:  # a reply cut off or malformed: the post may have landed
+            return _Ambiguous(f"broken reply: {type(err).__name__}")
         except _NoParentError:
             return _Permanent("incident parent message has no Slack ts")
         except Exception as err:  # a bug or an unexpected SDK error: retry with backoff, but say so
@@ -347,6 +371,8 @@ class Dispatcher:
     def _classify(self, err: SlackApiError) -> _Outcome:
         status = int(err.response.status_code)
         error = _error_code(err)
+        if error.startswith(_NON_JSON_PREFIX):  # a proxy's page or a cut-off reply: did Slack store it?
+            return _Ambiguous(f"HTTP {status}: unreadable reply"[:_REASON_LIMIT])
         if status == 429 or error == "ratelimited":
             delay = _retry_after_s(err.response.headers, default=self._default_retry_after_s)
             return _RateLimited(self._clock() + timedelta(seconds=delay))
@@ -384,6 +410,10 @@ class Dispatcher:
                 row.attempts = max(row.attempts - 1, 0)  # Slack's limit, not this alert's failure
                 tally.rate_limited += 1
                 logger.info("alert %d rate limited; next attempt at %s", alert.id, outcome.until.isoformat())
+            elif isinstance(outcome, _Ambiguous) and row.attempts < self._max_attempts:
+                row.last_error = outcome.error  # still `sending`: reconcile_sending settles it
+                tally.retried += 1
+                logger.warning("alert %d: %s; will check Slack before any re-post", alert.id, outcome.error)
             elif isinstance(outcome, _Transient) and row.attempts < self._max_attempts:
                 retry_at = now + self._backoff(row.attempts)
                 outbox.mark_retry(row, error=outcome.error, next_attempt_at=retry_at)
@@ -398,7 +428,7 @@ class Dispatcher:
                 )
             else:
                 error = outcome.error
-                if isinstance(outcome, _Transient):
+                if isinstance(outcome, _Transient | _Ambiguous):
                     error = f"{error} (gave up after {row.attempts} attempts)"
                 outbox.mark_failed(row, error=error)
                 code = error.split(":", 1)[0]
@@ -610,6 +640,12 @@ def _snapshot(row: Alert) -> _Outgoing:
         parent_ts=parent_ts,
         parent_channel_id=parent_channel_id,
     )
+
+
+def _never_sent(err: OSError) -> bool:
+    """True when the connection failed before the request left (refused, DNS): a plain retry is safe."""
+    reason = getattr(err, "reason", err)  # urllib wraps socket errors in URLError(reason)
+    return isinstance(reason, ConnectionRefusedError | socket.gaierror)
 
 
 def _error_code(err: SlackApiError) -> str:

@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from sqlalchemy.engine import make_url
 
 import storage
 from vocwatch import jobs
@@ -83,7 +84,8 @@ def init(force: Annotated[bool, typer.Option(help="Overwrite an existing config 
         write_example_config(path)
         console.print(f"wrote example config {path}")
     built = _state.app()
-    console.print(f"database ready: {built.settings.effective_database_url}")
+    url = make_url(built.settings.effective_database_url).render_as_string(hide_password=True)
+    console.print(f"database ready: {url}")
 
 
 @app.command()

@@ -11,7 +11,6 @@ from functools import cached_property
 
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
@@ -29,17 +28,18 @@ __all__ = ["App", "build_app", "make_slack_client"]
 
 
 def make_slack_client(token: str, base_url: str) -> WebClient:
-    """A WebClient that retries connection errors, 5xx and one 429 before the outbox takes over.
+    """A WebClient that retries 5xx and one 429 before the outbox takes over.
 
     A rate limit still there after one retry is left to the dispatcher, which reschedules the alert
-    (next_attempt_at) instead of sleeping the daemon.
+    (next_attempt_at) instead of sleeping the daemon. Connection errors are NOT retried here: a reset
+    after the request left may mean Slack stored the message, and a blind re-post would duplicate it;
+    the dispatcher checks the channel first (notifier.dispatcher, "ambiguous" failures).
     """
     return WebClient(
         token=token,
         base_url=base_url,
         timeout=15,
         retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=2),
             RateLimitErrorRetryHandler(max_retry_count=1),
             ServerErrorRetryHandler(max_retry_count=2),
         ],

@@ -38,7 +38,8 @@ CSV_COLUMNS = (
 
 def render_csv(digest: WeeklyDigest) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    # RFC 4180 line ends: csv then quotes any cell holding CR or LF, so no cell can start a new row.
+    writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for row in [*digest.rows, digest.total]:
         writer.writerow(_cells(digest.week, row))
@@ -76,7 +77,9 @@ def _number(value: object) -> str:
 
 
 def _safe(cell: str) -> str:
-    return "'" + cell if cell[:1] in ("=", "+", "@") or (cell[:1] == "-" and not _is_number(cell)) else cell
+    """Prefix `'` to what a spreadsheet would run as a formula (OWASP CSV injection: = + - @ tab CR)."""
+    risky = cell[:1] in ("=", "+", "@", "\t", "\r") or (cell[:1] == "-" and not _is_number(cell))
+    return "'" + cell if risky else cell
 
 
 def _is_number(cell: str) -> bool:

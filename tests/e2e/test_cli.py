@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 pytestmark = pytest.mark.integration
 
@@ -93,3 +94,18 @@ def test_demo_runs_offline_end_to_end_and_alerts_the_negative_mentions(
     assert "客服态度很差" in zh_text
     assert f"posted {sent} alert(s)" in result.stdout
     assert "Mentions per touchpoint" in result.stdout
+
+
+@pytest.mark.postgres
+def test_init_never_prints_the_database_password(tmp_path: Path, migrated_postgres_url: str) -> None:
+    # Trust auth accepts any password, so the secret travels the real connection path.
+    url = make_url(migrated_postgres_url).set(password="s3cret-pw")
+    env = {
+        "VOCWATCH_DATA_DIR": str(tmp_path / "data"),
+        "VOCWATCH_DATABASE_URL": url.render_as_string(hide_password=False),
+    }
+    result = vocwatch("init", cwd=tmp_path, env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert "database ready" in result.stdout
+    assert "s3cret-pw" not in result.stdout + result.stderr

@@ -38,16 +38,6 @@ SAFE_FAULTS = {
     "stall": Fault(FaultKind.STALL, stall_s=CLIENT_TIMEOUT_S * 3),
     "wrong-type": Fault(FaultKind.WRONG_TYPE),
 }
-# Bugs found by this suite in notifier/dispatcher.py (not H6's file; reported to the lead). Strict xfail:
-# the day the dispatcher is fixed, these tests say so.
-WRONG_TYPE_IS_PERMANENT = (
-    "dispatcher classifies a 200 HTML page (proxy / captive portal: slack_sdk 'non-JSON format') as a "
-    "permanent error and marks the alert failed: it should be transient"
-)
-REPOSTS_AMBIGUOUS = (
-    "dispatcher re-posts after a connection reset or unreadable reply although Slack may have stored the "
-    "message: such a failure should leave the alert in `sending` for reconcile_sending() (history lookup)"
-)
 # Faults after which Slack HAS stored the message but the client never learns it: only a dispatcher that
 # reconciles ambiguous failures against Slack's history (instead of re-posting) delivers exactly once.
 AMBIGUOUS_FAULTS = {
@@ -115,13 +105,7 @@ def delivered(slack: FakeSlackServer) -> Counter[str]:
     )
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        *sorted(set(SAFE_FAULTS) - {"wrong-type"}),
-        pytest.param("wrong-type", marks=pytest.mark.xfail(strict=True, reason=WRONG_TYPE_IS_PERMANENT)),
-    ],
-)
+@pytest.mark.parametrize("name", sorted(SAFE_FAULTS))
 def test_alerts_survive_a_failing_slack_and_arrive_exactly_once(
     name: str, migrated_sqlite_url: str, slack_behind_faults: tuple[FakeSlackServer, FaultServer]
 ) -> None:
@@ -133,7 +117,6 @@ def test_alerts_survive_a_failing_slack_and_arrive_exactly_once(
     assert {alert.slack_ts for alert in alerts} == {m.ts for m in slack.messages("cx")}
 
 
-@pytest.mark.xfail(strict=True, reason=REPOSTS_AMBIGUOUS)
 @pytest.mark.parametrize("name", sorted(AMBIGUOUS_FAULTS))
 def test_a_reply_lost_after_slack_stored_the_message_is_not_posted_twice(
     name: str, migrated_sqlite_url: str, slack_behind_faults: tuple[FakeSlackServer, FaultServer]

@@ -116,7 +116,11 @@ def test_example_config_is_valid_and_matches_the_defaults(tmp_path: Path) -> Non
     assert from_example.touchpoints == defaults.touchpoints
     assert from_example.alerts == defaults.alerts
     assert from_example.crawl == defaults.crawl
-    assert "delivery" in from_example.topics
+    assert from_example.model == defaults.model
+    assert from_example.digest == defaults.digest
+    assert from_example.web == defaults.web
+    assert from_example.worker == defaults.worker
+    assert from_example.topics == {}  # the built-in taxonomy applies (vocwatch.topics)
 
 
 def test_every_commented_source_example_in_the_example_config_is_valid(tmp_path: Path) -> None:
