@@ -75,6 +75,16 @@ def aspect_probabilities(
     return mixed
 
 
+def aspect_input(text: str, aspect: str) -> str:
+    """What the aspect head reads for "the sentiment of `text` toward `aspect`": `"<aspect>: <text>"`.
+
+    The pair goes through the encoder as one input (the encoder adds e5's `"query: "` prefix), so the
+    pooled features already depend on the aspect; training (`training.train_aspect_head`) and inference
+    (`Analyzer.score_aspects`) must build it the same way, hence this one function.
+    """
+    return f"{aspect_query(aspect)}: {text}"
+
+
 def aspect_query(aspect: str) -> str:
     """Category names as the encoder reads them best: "anecdotes/miscellaneous" -> "anecdotes or ..."."""
     return regex.sub(r"\s*/\s*", " or ", aspect.replace("_", " ").replace("#", " ")).strip()
