@@ -5,7 +5,8 @@ Besides the bundled sample feeds (fixed dates, so they never spike), the local s
 - a **live feed** generated at start with dates relative to now: a steady baseline of calm mentions over
   the prior 12 hours and a burst of clearly negative delivery complaints (English and Chinese) in the last
   hour, enough for the 1-hour spike rule (min count, Poisson test, mean + k·σ, share rise) but below the
-  1-day rule's minimum, so the burst is ONE spike alert;
+  1-day rule's minimum, so the burst is one spike alert per scope it spikes (the delivery touchpoint,
+  and the delivery topic the model tags the complaints with);
 - a **blocked source** whose server answers every request with 403, so its crawl run fails, the ledger
   marks it degraded and the health check alerts ops.
 

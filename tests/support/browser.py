@@ -1,11 +1,13 @@
 """Browser fixtures: one real Chromium (Debian's /usr/bin/chromium) driven by Playwright per session.
 
 Tests that render HTML (review UI, digest) check what a person actually sees, so they use a real browser
-rather than parsing markup. Starting Chromium costs about a second, hence one browser per session and a
-fresh, isolated context (cookies, storage) per test.
+rather than parsing markup. Starting Chromium costs about a second, hence one browser per test module and
+a fresh, isolated context (cookies, storage) per test. Not per session: Playwright's sync API keeps an
+asyncio loop running in the main thread while it is open, and later tests that call `asyncio.run` (the
+spider tests) would fail.
 
 Fixtures:
-- `browser`          session, a launched headless Chromium; skipped with the reason when Chromium is
+- `browser`          module, a launched headless Chromium; skipped with the reason when Chromium is
                      missing, except under CI=true, where that fails (CI must install it: see .ci/run).
 - `browser_context`  a new context for this test (own cookies), closed afterwards.
 - `page`             a new page in `browser_context`.
@@ -36,9 +38,9 @@ def _require_chromium() -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """One headless Chromium for the whole session."""
+    """One headless Chromium per test module, closed (with Playwright's loop) at the module's end."""
     _require_chromium()
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
