@@ -1,10 +1,12 @@
-"""`python -m sentiment prepare|train|calibrate`: the package's own entry point, without the vocwatch app.
+"""`python -m sentiment prepare|train|train-aspect|calibrate`: the package's entry point, without the app.
 
 Every path is an explicit argument (the package reads no environment or settings); `vocwatch model prepare`
 and `vocwatch train` call the same functions with paths from the app's settings.
 
     python -m sentiment prepare --models-dir ~/.local/share/vocwatch/models
     python -m sentiment train --data-dir ../shared/data --models-dir ~/.local/share/vocwatch/models \\
+        --cache-dir ~/.cache/vocwatch/embeddings --out sentiment/heads
+    python -m sentiment train-aspect --data-dir ../shared/data --models-dir ~/.local/share/vocwatch/models \
         --cache-dir ~/.cache/vocwatch/embeddings --out sentiment/heads
     python -m sentiment calibrate --data-dir ../shared/data --models-dir ~/.local/share/vocwatch/models \
         --cache-dir ~/.cache/vocwatch/embeddings --heads sentiment/heads
@@ -23,8 +25,10 @@ from pathlib import Path
 from sentiment.prepare import prepare_default_model
 from sentiment.training import (
     DEFAULT_TRAIN_LIMITS,
+    AspectHeadOptions,
     HeadOptions,
     recalibrate_sentiment_head,
+    train_aspect_head,
     train_sentiment_head,
 )
 
@@ -39,6 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = shlex.join(["python", "-m", "sentiment", *(sys.argv[1:] if argv is None else argv)])
     if args.command == "calibrate":
         return _calibrate(args, command)
+    if args.command == "train-aspect":
+        return _train_aspect(args, command)
     return _train(args, command)
 
 
@@ -101,6 +107,35 @@ def _train(args: argparse.Namespace, command: str) -> int:
     return 0
 
 
+def _train_aspect(args: argparse.Namespace, command: str) -> int:
+    model_dir = args.model_dir or prepare_default_model(args.models_dir)
+    options = AspectHeadOptions(
+        layers=tuple(int(layer) for layer in args.layers.split(",")),
+        hidden_dim=args.hidden or None,
+        l2=args.l2,
+        epochs=args.epochs,
+        seed=args.seed,
+        balance=args.balance,
+    )
+    started = time.monotonic()
+    report = train_aspect_head(
+        args.data_dir,
+        model_dir,
+        args.out,
+        cache_dir=args.cache_dir,
+        options=options,
+        batch_size=args.batch_size,
+        command=command,
+        progress=_progress(),
+    )
+    print(file=sys.stderr)
+    pooled = report["calibration"]["report_half"]["pooled"]
+    dev = {k: v["accuracy"] for k, v in report["dev"].items() if isinstance(v, dict)}
+    print(json.dumps({"version": report["version"], "dev_accuracy": dev, "calibration": pooled}, indent=2))
+    print(f"wrote {args.out / 'aspect'} in {time.monotonic() - started:.0f}s", file=sys.stderr)
+    return 0
+
+
 def _headline(dev: dict[str, object]) -> dict[str, object]:
     keys = ("tweeteval_macro_recall", "chinese_accuracy")
     per_set = {k: v["accuracy"] for k, v in dev.items() if isinstance(v, dict)}
@@ -134,6 +169,34 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int, default=HeadOptions().epochs)
     train.add_argument("--seed", type=int, default=HeadOptions().seed)
     train.add_argument("--batch-size", type=int, default=32)
+    aspect = commands.add_parser(
+        "train-aspect", help="fit the aspect head (polarity given category) on the ACSA sets"
+    )
+    aspect.add_argument("--data-dir", type=Path, required=True, help="directory of the labelled sets")
+    aspect_model = aspect.add_mutually_exclusive_group(required=True)
+    aspect_model.add_argument(
+        "--models-dir", type=Path, help="prepare (if needed) and use the default model here"
+    )
+    aspect_model.add_argument("--model-dir", type=Path, help="use this transformers directory as the encoder")
+    aspect.add_argument("--cache-dir", type=Path, default=None, help="embedding cache")
+    aspect.add_argument(
+        "--out", type=Path, required=True, help="heads directory; the head goes to OUT/aspect"
+    )
+    defaults = AspectHeadOptions()
+    aspect.add_argument("--layers", default=",".join(map(str, defaults.layers)), help="pooled layers")
+    aspect.add_argument(
+        "--hidden", type=int, default=defaults.hidden_dim or 0, help="hidden units (0: linear)"
+    )
+    aspect.add_argument("--l2", type=float, default=defaults.l2)
+    aspect.add_argument("--epochs", type=int, default=defaults.epochs)
+    aspect.add_argument("--seed", type=int, default=defaults.seed)
+    aspect.add_argument(
+        "--balance",
+        action=argparse.BooleanOptionalAction,
+        default=defaults.balance,
+        help="weight classes equally within each set",
+    )
+    aspect.add_argument("--batch-size", type=int, default=32)
     calibrate = commands.add_parser(
         "calibrate", help="fit the sentiment head's temperature on half of the dev splits (weights kept)"
     )

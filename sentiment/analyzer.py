@@ -19,19 +19,20 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from sentiment.aspects import LABELS, aspect_probabilities, aspect_query, topics_for_text
+from sentiment.aspects import LABELS, aspect_input, aspect_probabilities, aspect_query, topics_for_text
 from sentiment.churn import ChurnDetector
 from sentiment.clauses import split_clauses
 from sentiment.encoder import DEFAULT_BATCH_SIZE, DEFAULT_MAX_LENGTH, Backend, Encoder, l2_normalise
 from sentiment.errors import ModelFormatError
-from sentiment.heads import ClassifierHead
+from sentiment.heads import META_FILE, ClassifierHead
 from sentiment.hf_classifier import SequenceClassifier
-from sentiment.language import read_language
+from sentiment.language import detect_language, read_language
 from sentiment.taxonomy import DEFAULT_TAXONOMY, TopicDefinition
 from sentiment.topics import TopicIndex
 from sentiment.types import Analysis, SentimentLabel, TopicScore
 
 SENTIMENT_HEAD = "sentiment"
+ASPECT_HEAD = "aspect"
 
 
 def default_heads_dir() -> Path:
@@ -64,8 +65,10 @@ class Analyzer:
     """Encoder plus the sentiment head; topics and churn when built by `load_analyzer`.
 
     `classifier`, when set, replaces the head for sentiment (texts and clauses); the encoder still
-    serves topics and churn. `aspects=False` skips the clause pass: topics then come from the whole text
-    and share its sentiment, which saves the extra encoding of clauses (about 2x the tokens of a text).
+    serves topics and churn. `aspect`, when set, is the head `score_aspects` uses: it reads the encoded
+    pair "<aspect>: <text>" (`aspects.aspect_input`) instead of weighing clauses. `aspects=False` skips
+    the clause pass: topics then come from the whole text and share its sentiment, which saves the extra
+    encoding of clauses (about 2x the tokens of a text).
     """
 
     encoder: Encoder
@@ -75,9 +78,12 @@ class Analyzer:
     classifier: SequenceClassifier | None = None
     batch_size: int = DEFAULT_BATCH_SIZE
     aspects: bool = True
+    aspect: ClassifierHead | None = None
 
     def __post_init__(self) -> None:
         check_compatible(self.encoder, self.sentiment)
+        if self.aspect is not None:
+            check_compatible(self.encoder, self.aspect)
 
     @property
     def model_version(self) -> str:
@@ -120,9 +126,22 @@ class Analyzer:
     def score_aspects(self, pairs: Sequence[tuple[str, str]]) -> list[dict[SentimentLabel, float]]:
         """Sentiment of each text toward an aspect (a category name such as "food" or "delivery").
 
-        The clauses most similar to the aspect carry the weight (see `aspects.aspect_probabilities`);
-        used for aspect-category evaluation and available to callers with their own categories.
+        With an `aspect` head, the head reads each pair it covers (`head_covers`: a category it was
+        trained on, in a language it was trained on) encoded as one input (see `aspects.aspect_input`).
+        Other pairs, and every pair without that head, are read from the clauses: the clauses most
+        similar to the aspect carry the weight of the sentiment head's clause scores (see
+        `aspects.aspect_probabilities`). Used for aspect-category evaluation and
+        available to callers with their own categories.
         """
+        if not pairs:
+            return []
+        head = self.aspect
+        covered = [head is not None and head_covers(head, t, a) for t, a in pairs]
+        by_head = iter(self._score_pairs(head, [p for p, c in zip(pairs, covered, strict=True) if c]))
+        by_clauses = iter(self._score_by_clauses([p for p, c in zip(pairs, covered, strict=True) if not c]))
+        return [next(by_head) if c else next(by_clauses) for c in covered]
+
+    def _score_by_clauses(self, pairs: Sequence[tuple[str, str]]) -> list[dict[SentimentLabel, float]]:
         if not pairs:
             return []
         texts = list(dict.fromkeys(text for text, _ in pairs))
@@ -146,6 +165,21 @@ class Analyzer:
             )
             out.append(dict(zip(LABELS, (float(v) for v in p), strict=True)))
         return out
+
+    def _score_pairs(
+        self, head: ClassifierHead | None, pairs: Sequence[tuple[str, str]]
+    ) -> list[dict[SentimentLabel, float]]:
+        if head is None or not pairs:
+            return []
+        inputs = list(dict.fromkeys(aspect_input(text, aspect) for text, aspect in pairs))
+        layers = head.features.layers
+        pooled = self.encoder.pool_layers(inputs, layers=layers, batch_size=self.batch_size)
+        probabilities = _in_label_order(head, head.predict_proba(head.features.build(pooled)))
+        row = {text: i for i, text in enumerate(inputs)}
+        return [
+            dict(zip(LABELS, (float(v) for v in probabilities[row[aspect_input(text, aspect)]]), strict=True))
+            for text, aspect in pairs
+        ]
 
     def _topics(
         self, units: _Units, vectors: NDArray[np.float32], probabilities: NDArray[np.float32], n: int
@@ -179,15 +213,33 @@ class Analyzer:
             return self.classifier.predict_proba(texts, batch_size=self.batch_size), vectors
         head = self.sentiment
         head_probabilities = head.predict_proba(head.features.build(head.features.select(pooled, layers)))
-        columns = [head.labels.index(label) if label in head.labels else None for label in LABELS]
-        probabilities = np.stack(
-            [
-                head_probabilities[:, c] if c is not None else np.zeros(len(texts), np.float32)
-                for c in columns
-            ],
-            axis=1,
-        ).astype(np.float32)
-        return probabilities, vectors
+        return _in_label_order(head, head_probabilities), vectors
+
+
+def head_covers(head: ClassifierHead, text: str, aspect: str) -> bool:
+    """Whether `head.metadata["scope"]` (categories and languages it learned) covers this pair.
+
+    Off its training categories and languages the aspect head was measured to be confidently wrong
+    ("delivery" in a restaurant review, a Chinese text), where clause weighting still reads the right clause.
+    A head without a recorded scope covers every pair. An undetected language (short texts) counts as in.
+    """
+    scope = head.metadata.get("scope") or {}
+    categories = {aspect_query(c).casefold() for c in scope.get("categories", ())}
+    if categories and aspect_query(aspect).casefold() not in categories:
+        return False
+    languages = set(scope.get("languages", ()))
+    lang = detect_language(text)
+    return not languages or lang is None or lang in languages
+
+
+def _in_label_order(head: ClassifierHead, probabilities: NDArray[np.float32]) -> NDArray[np.float32]:
+    """A head's probabilities with columns in `LABELS` order (zeros for a label the head lacks)."""
+    columns = [head.labels.index(label) if label in head.labels else None for label in LABELS]
+    out: NDArray[np.float32] = np.stack(
+        [probabilities[:, c] if c is not None else np.zeros(len(probabilities), np.float32) for c in columns],
+        axis=1,
+    ).astype(np.float32)
+    return out
 
 
 def _refuse_single_string(texts: Sequence[str]) -> None:
@@ -232,6 +284,8 @@ def load_analyzer(
 ) -> Analyzer:
     """Load the encoder from `model_dir`, the heads from `heads_dir` (default: the packaged heads).
 
+    `heads_dir/sentiment` is required; `heads_dir/aspect`, when present, serves `score_aspects`.
+
     `model_dir` is a transformers directory, typically the one `prepare_default_model` returned.
     `taxonomy` None means `DEFAULT_TAXONOMY` (an empty sequence turns topics off). `classifier` names a
     local sequence-classification model directory (or a cached hub id) that replaces the sentiment head.
@@ -242,6 +296,9 @@ def load_analyzer(
     sentiment = ClassifierHead.load(heads / SENTIMENT_HEAD)
     encoder = Encoder.load(model_dir, max_length=max_length, backend=backend)
     check_compatible(encoder, sentiment)  # before embedding the taxonomy: a wrong head fails at once
+    aspect = ClassifierHead.load(heads / ASPECT_HEAD) if (heads / ASPECT_HEAD / META_FILE).is_file() else None
+    if aspect is not None:
+        check_compatible(encoder, aspect)
 
     def embed(texts: Sequence[str]) -> NDArray[np.float32]:
         return encoder.encode(texts, batch_size=batch_size)
@@ -256,4 +313,5 @@ def load_analyzer(
         ),
         batch_size=batch_size,
         aspects=aspects,
+        aspect=aspect,
     )

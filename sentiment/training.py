@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from sentiment.analyzer import SENTIMENT_HEAD, check_compatible
+from sentiment.analyzer import ASPECT_HEAD, SENTIMENT_HEAD, check_compatible
+from sentiment.aspects import aspect_input
 from sentiment.calibration import (
     calibration_half,
     expected_calibration_error,
@@ -33,7 +34,7 @@ from sentiment.calibration import (
     negative_log_likelihood,
     softmax,
 )
-from sentiment.corpora import SENTIMENT_SETS, Example, fingerprint, read_split
+from sentiment.corpora import SENTIMENT_SETS, Example, fingerprint, read_eval_jsonl, read_split
 from sentiment.embedding_cache import ProgressCallback, pooled_features
 from sentiment.encoder import DEFAULT_BATCH_SIZE, Encoder
 from sentiment.evaluation import LABELS, score
@@ -113,6 +114,51 @@ def embed_sets(
         )
         done += len(rows)
     return features
+
+
+ASPECT_SETS: tuple[str, ...] = ("semeval14_restaurants_acsa", "mams_acsa")
+"""The aspect-category sets the aspect head learns "polarity given category" from (conflicts left out)."""
+
+
+def read_aspect_split(data_dir: Path, name: str, split: str) -> list[Example]:
+    """One example per aspect label of `data_dir/<name>/<split>.jsonl`; its text is the pair input.
+
+    `conflict` labels are skipped (the 3-way metric leaves them out too); ids are `<sentence id>#<category>`.
+    """
+    items = read_eval_jsonl(data_dir / name / f"{split}.jsonl").items
+    return [
+        Example(id=item.id, text=aspect_input(item.text, item.aspect), label=item.label)
+        for item in items
+        if item.aspect is not None
+    ]
+
+
+ASPECT_LANGUAGES: tuple[str, ...] = ("en",)
+"""Languages of the aspect sets: outside them `Analyzer.score_aspects` does not use the aspect head."""
+
+
+def aspect_categories(data_dir: Path, names: Sequence[str] = ASPECT_SETS) -> list[str]:
+    """The categories of the aspect sets' train splits: the only aspects the aspect head has learned."""
+    return sorted(
+        {
+            str(item.aspect)
+            for name in names
+            for item in read_eval_jsonl(data_dir / name / "train.jsonl").items
+            if item.aspect is not None
+        }
+    )
+
+
+def aspect_sets(data_dir: Path, names: Sequence[str] = ASPECT_SETS) -> list[LabelledSet]:
+    """The aspect sets, whole train and dev splits, as pair inputs (see `aspects.aspect_input`)."""
+    return [
+        LabelledSet(
+            name=name,
+            train=read_aspect_split(data_dir, name, "train"),
+            dev=read_aspect_split(data_dir, name, "dev"),
+        )
+        for name in names
+    ]
 
 
 def data_fingerprint(sets: Sequence[LabelledSet]) -> str:
@@ -346,6 +392,102 @@ def train_sentiment_head(
     }
     head = head.with_metadata(training=training, dev=dev)
     head.save(out_dir / SENTIMENT_HEAD, dtype=np.float16)
+    return {
+        "version": head.version,
+        "encoder_version": encoder.version,
+        "training": training,
+        "dev": dev,
+        "calibration": head.metadata["calibration"],
+    }
+
+
+@dataclass(frozen=True)
+class AspectHeadOptions:
+    """How the aspect head ("polarity given category") is fitted; defaults chosen on the ACSA dev splits.
+
+    sentiment/heads/README.md has the configurations compared. `balance` weights classes equally within
+    each set (as the sentiment head does); off, the head keeps the sets' label priors.
+    """
+
+    layers: tuple[int, ...] = CACHED_LAYERS
+    hidden_dim: int | None = 128
+    l2: float = 0.05
+    epochs: int = 8
+    seed: int = DEFAULT_SEED
+    balance: bool = False
+
+
+def fit_aspect_head(
+    sets: Sequence[LabelledSet],
+    features: Mapping[tuple[str, str], NDArray[np.float32]],
+    *,
+    encoder_version: str,
+    options: AspectHeadOptions = AspectHeadOptions(),
+    cached_layers: Sequence[int] = CACHED_LAYERS,
+) -> ClassifierHead:
+    """Fit the 3-class aspect head on the pair inputs of every aspect set's training rows."""
+    spec = FeatureSpec(layers=options.layers)
+    inputs = np.concatenate(
+        [spec.build(spec.select(features[(s.name, "train")], cached_layers)) for s in sets]
+    )
+    return ClassifierHead.fit(
+        inputs,
+        [str(row.label) for s in sets for row in s.train],
+        labels=LABELS,
+        features=spec,
+        sample_weight=sample_weights(sets) if options.balance else None,
+        hidden_dim=options.hidden_dim,
+        l2=options.l2,
+        epochs=options.epochs,
+        seed=options.seed,
+        name=ASPECT_HEAD,
+        encoder_version=encoder_version,
+    )
+
+
+def train_aspect_head(
+    data_dir: Path,
+    model_dir: Path,
+    out_dir: Path,
+    *,
+    cache_dir: Path | None = None,
+    options: AspectHeadOptions = AspectHeadOptions(),
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    command: str = "",
+    progress: ProgressCallback | None = None,
+) -> dict[str, Any]:
+    """Embed the ACSA pairs (cached), fit, calibrate and evaluate the aspect head; save as `out_dir/aspect/`.
+
+    Trained on the train splits of `ASPECT_SETS`; the temperature is fitted on the "fit" half of their dev
+    splits and measured on the other half (as for the sentiment head). head.json's `scope` names the
+    categories and languages it learned, the only pairs `Analyzer.score_aspects` gives it. Returns the
+    report stored in head.json.
+    """
+    encoder = Encoder.load(model_dir)
+    if not all(0 <= layer <= encoder.num_layers for layer in options.layers):
+        raise ValueError(f"layers {options.layers} outside 0..{encoder.num_layers} for this encoder")
+    layers = layers_to_cache(encoder, options.layers)
+    sets = aspect_sets(data_dir)
+    features = embed_sets(
+        encoder, sets, cache_dir=cache_dir, layers=layers, batch_size=batch_size, progress=progress
+    )
+    head = fit_aspect_head(
+        sets, features, encoder_version=encoder.version, options=options, cached_layers=layers
+    )
+    head = head.rounded(np.float16)  # evaluate exactly what gets committed
+    head = calibrate_head(head, sets, features, cached_layers=layers)
+    dev = evaluate_head(head, sets, features, cached_layers=layers)
+    training = {
+        "input": '"<category>: <text>" (aspects.aspect_input; the encoder adds e5\'s "query: " prefix)',
+        "data_sha256": data_fingerprint(sets),
+        "rows": summary(sets),
+        "options": {**asdict(options), "layers": list(options.layers)},
+        "command": command,
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    scope = {"categories": aspect_categories(data_dir), "languages": list(ASPECT_LANGUAGES)}
+    head = head.with_metadata(scope=scope, training=training, dev=dev)
+    head.save(out_dir / ASPECT_HEAD, dtype=np.float16)
     return {
         "version": head.version,
         "encoder_version": encoder.version,
