@@ -207,6 +207,18 @@ def sample_weights(sets: Sequence[LabelledSet]) -> NDArray[np.float32]:
     return np.asarray(weights, dtype=np.float32)
 
 
+def train_inputs(
+    sets: Sequence[LabelledSet],
+    features: Mapping[tuple[str, str], NDArray[np.float32]],
+    *,
+    layers: Sequence[int],
+    cached_layers: Sequence[int],
+) -> NDArray[np.float32]:
+    """Head inputs of every set's training rows, in set order: the chosen layers of the cached features."""
+    spec = FeatureSpec(layers=tuple(layers))
+    return np.concatenate([spec.build(spec.select(features[(s.name, "train")], cached_layers)) for s in sets])
+
+
 def fit_sentiment_head(
     sets: Sequence[LabelledSet],
     features: Mapping[tuple[str, str], NDArray[np.float32]],
@@ -216,16 +228,13 @@ def fit_sentiment_head(
     cached_layers: Sequence[int] = CACHED_LAYERS,
 ) -> ClassifierHead:
     """Fit the 3-class head on every set's training rows (features from `embed_sets`)."""
-    spec = FeatureSpec(layers=options.layers)
-    inputs = np.concatenate(
-        [spec.build(spec.select(features[(s.name, "train")], cached_layers)) for s in sets]
-    )
+    inputs = train_inputs(sets, features, layers=options.layers, cached_layers=cached_layers)
     targets = [str(row.label) for s in sets for row in s.train]
     return ClassifierHead.fit(
         inputs,
         targets,
         labels=LABELS,
-        features=spec,
+        features=FeatureSpec(layers=options.layers),
         sample_weight=sample_weights(sets),
         hidden_dim=options.hidden_dim,
         l2=options.l2,
@@ -426,15 +435,12 @@ def fit_aspect_head(
     cached_layers: Sequence[int] = CACHED_LAYERS,
 ) -> ClassifierHead:
     """Fit the 3-class aspect head on the pair inputs of every aspect set's training rows."""
-    spec = FeatureSpec(layers=options.layers)
-    inputs = np.concatenate(
-        [spec.build(spec.select(features[(s.name, "train")], cached_layers)) for s in sets]
-    )
+    inputs = train_inputs(sets, features, layers=options.layers, cached_layers=cached_layers)
     return ClassifierHead.fit(
         inputs,
         [str(row.label) for s in sets for row in s.train],
         labels=LABELS,
-        features=spec,
+        features=FeatureSpec(layers=options.layers),
         sample_weight=sample_weights(sets) if options.balance else None,
         hidden_dim=options.hidden_dim,
         l2=options.l2,
