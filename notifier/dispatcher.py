@@ -371,13 +371,13 @@ class Dispatcher:
     def _classify(self, err: SlackApiError) -> _Outcome:
         status = int(err.response.status_code)
         error = _error_code(err)
-        if error.startswith(_NON_JSON_PREFIX):  # a proxy's page or a cut-off reply: did Slack store it?
-            return _Ambiguous(f"HTTP {status}: unreadable reply"[:_REASON_LIMIT])
         if status == 429 or error == "ratelimited":
             delay = _retry_after_s(err.response.headers, default=self._default_retry_after_s)
             return _RateLimited(self._clock() + timedelta(seconds=delay))
         if status >= 500:
             return _Transient(f"HTTP {status}: {error}"[:_REASON_LIMIT])
+        if error.startswith(_NON_JSON_PREFIX):  # a proxy's page or a cut-off reply: did Slack store it?
+            return _Ambiguous(f"HTTP {status}: unreadable reply"[:_REASON_LIMIT])
         if error in TRANSIENT_ERRORS:
             return _Transient(error)
         return _Permanent(_reason(err))

@@ -306,19 +306,22 @@ def test_server_errors_back_off_exponentially_then_fail(
     assert len(fake_slack.calls("chat.postMessage")) == 3
 
 
-def test_connection_errors_are_retried_later(
+def test_a_dropped_connection_is_checked_against_the_channel_before_it_is_posted_again(
     dispatcher: Dispatcher, sessions: sessionmaker[Session], clock: Clock, fake_slack: FakeSlackServer
 ) -> None:
+    """A connection lost after sending may or may not have posted: never re-post blindly (not even by
+    slack_sdk's own connection retry, which the dispatcher switches off); reconcile, then re-post."""
     alert_id = enqueue(sessions, clock, "mention:1")
-    # The SDK's default handler retries a dropped connection once by itself; both attempts fail here.
-    fake_slack.disconnect_next("chat.postMessage", times=2)
+    fake_slack.disconnect_next("chat.postMessage")
 
     assert dispatcher.dispatch_due().retried == 1
-    assert row(sessions, alert_id).status == AlertStatus.PENDING
+    assert row(sessions, alert_id).status == AlertStatus.SENDING  # outcome unknown
+    assert [r.status for r in fake_slack.calls("chat.postMessage")] == [0]  # no SDK-level re-post
 
-    clock.advance(10)
+    clock.advance(121)  # past stuck_after_s: the channel shows no such message, so it is requeued
+    assert dispatcher.reconcile_sending().requeued == 1
     assert dispatcher.dispatch_due().sent == 1
-    assert [r.status for r in fake_slack.calls("chat.postMessage")] == [0, 0, 200]
+    assert [r.status for r in fake_slack.calls("chat.postMessage")] == [0, 200]
     assert len(fake_slack.messages()) == 1
 
 
