@@ -20,18 +20,19 @@ import random
 import tempfile
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session, sessionmaker
 
 import storage
 from notifier import digest as render
 from notifier.digest import IsoWeek
 from storage import models
 from storage.enums import AlertKind, AlertStatus, CrawlRunStatus, IncidentStatus
-from vocwatch.digest import load_week, options_of, write_files
+from vocwatch.digest import DigestFiles, load_week, options_of, write_files
 from vocwatch.settings import DEFAULT_TOUCHPOINTS, DigestSettings
 
 WEEK = IsoWeek(2026, 47)
@@ -144,44 +145,81 @@ def build(url: str, mentions: int, seed: int = 7) -> None:
         )
         for chunk in _chunks(survey_rows):
             conn.execute(insert(models.SurveyResponse), chunk)
-        for week in range(WEEKS * 7):
-            for source_id in source_ids:
-                at = start + timedelta(days=week, hours=3)
-                conn.execute(
-                    insert(models.CrawlRun).values(
-                        source_id=source_id,
-                        status=CrawlRunStatus.OK,
-                        started_at=at,
-                        finished_at=at + timedelta(minutes=2),
-                        items_new=mentions // (WEEKS * 7 * SOURCES),
-                        http_status_counts={},
-                    )
-                )
-        for n in range(200):
-            at = start + timedelta(seconds=rng.random() * span_s)
-            conn.execute(
-                insert(models.Incident).values(
-                    key=f"topic:{n}",
-                    status=IncidentStatus.OPEN,
-                    topic_id=topic_ids[n % len(topic_ids)],
-                    channel="#cx-alerts",
-                    mention_count=rng.randint(2, 40),
-                    opened_at=at,
-                    last_mention_at=at + timedelta(hours=6),
-                    state="growing",
-                )
-            )
-            storage.alerts.enqueue_alert(
-                session,
-                kind=AlertKind.MENTION,
-                dedup_key=f"held:{n}",
-                channel="#cx-alerts",
-                text="held back",
-                blocks=[],
-                status=AlertStatus.SUPPRESSED,
-                now=at,
-            )
+        add_operations(session, rng, start, mentions, source_ids, topic_ids)
     engine.dispose()
+
+
+def add_operations(
+    session: Session,
+    rng: random.Random,
+    start: datetime,
+    mentions: int,
+    source_ids: list[int],
+    topic_ids: list[int],
+) -> None:
+    """The digest's operational sections: a crawl run a day per source, 200 incidents, 200 held alerts."""
+    span_s = WEEKS * 7 * 86400
+    conn = session.connection()
+    for week in range(WEEKS * 7):
+        for source_id in source_ids:
+            at = start + timedelta(days=week, hours=3)
+            conn.execute(
+                insert(models.CrawlRun).values(
+                    source_id=source_id,
+                    status=CrawlRunStatus.OK,
+                    started_at=at,
+                    finished_at=at + timedelta(minutes=2),
+                    items_new=mentions // (WEEKS * 7 * SOURCES),
+                    http_status_counts={},
+                )
+            )
+    for n in range(200):
+        at = start + timedelta(seconds=rng.random() * span_s)
+        conn.execute(
+            insert(models.Incident).values(
+                key=f"topic:{n}",
+                status=IncidentStatus.OPEN,
+                topic_id=topic_ids[n % len(topic_ids)],
+                channel="#cx-alerts",
+                mention_count=rng.randint(2, 40),
+                opened_at=at,
+                last_mention_at=at + timedelta(hours=6),
+                state="growing",
+            )
+        )
+        storage.alerts.enqueue_alert(
+            session,
+            kind=AlertKind.MENTION,
+            dedup_key=f"held:{n}",
+            channel="#cx-alerts",
+            text="held back",
+            blocks=[],
+            status=AlertStatus.SUPPRESSED,
+            now=at,
+        )
+
+
+def time_digest(sessions: sessionmaker[Session], repeat: int, out_dir: Path) -> DigestFiles:
+    """Time the digest of WEEK `repeat` times, phase by phase; returns the files of the last run."""
+    settings = DigestSettings()
+    for attempt in range(1, repeat + 1):
+        t0 = time.perf_counter()
+        with sessions() as session:
+            data = load_week(session, WEEK, settings)
+        t1 = time.perf_counter()
+        digest = render.build_digest(data, options_of(settings))
+        t2 = time.perf_counter()
+        chart = render.render_chart(digest)
+        t3 = time.perf_counter()
+        render.build_digest_blocks(digest)
+        files = write_files(digest, chart, out_dir)
+        t4 = time.perf_counter()
+        print(
+            f"run {attempt}: digest {WEEK} in {t4 - t0:.2f} s — queries {t1 - t0:.2f} s, numbers "
+            f"{t2 - t1:.3f} s, chart {t3 - t2:.2f} s, blocks+HTML+CSV {t4 - t3:.2f} s "
+            f"({digest.total.mentions:,} mentions that week)"
+        )
+    return files
 
 
 def main() -> None:
@@ -205,24 +243,7 @@ def main() -> None:
     with sessions() as session:
         total = session.scalar(select(func.count()).select_from(models.Mention))
     print(f"database: {total:,} mentions, {path.stat().st_size / 1e6:.0f} MB")
-    settings = DigestSettings()
-    for attempt in range(1, args.repeat + 1):
-        t0 = time.perf_counter()
-        with sessions() as session:
-            data = load_week(session, WEEK, settings)
-        t1 = time.perf_counter()
-        digest = render.build_digest(data, options_of(settings))
-        t2 = time.perf_counter()
-        chart = render.render_chart(digest)
-        t3 = time.perf_counter()
-        render.build_digest_blocks(digest)
-        files = write_files(digest, chart, Path(tmp.name) / "out")
-        t4 = time.perf_counter()
-        print(
-            f"run {attempt}: digest {WEEK} in {t4 - t0:.2f} s — queries {t1 - t0:.2f} s, numbers "
-            f"{t2 - t1:.3f} s, chart {t3 - t2:.2f} s, blocks+HTML+CSV {t4 - t3:.2f} s "
-            f"({digest.total.mentions:,} mentions that week)"
-        )
+    files = time_digest(sessions, args.repeat, Path(tmp.name) / "out")
     if args.screenshot:
         from playwright.sync_api import sync_playwright
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import insert
+from sqlalchemy.orm import Session
 
 import storage
 from storage import catalog, sources, users
@@ -43,6 +44,13 @@ FILTERS = (
 _BATCH = 5000
 
 
+def add_bench_user(session: Session, now: datetime) -> None:
+    """The agent that `measure` logs in as."""
+    users.create_user(
+        session, username="bench", password_hash=hash_password("bench password"), role=UserRole.AGENT, now=now
+    )
+
+
 def fill(database_url: str, count: int) -> None:
     """`count` flagged mentions spread over 5 sources, 5 touchpoints, 8 topics, 5 languages, 90 days."""
     engine = storage.make_engine(database_url)
@@ -61,13 +69,7 @@ def fill(database_url: str, count: int) -> None:
         ]
         topic_ids = [session.query(Topic.id).filter_by(name=name).scalar() for name in TOPICS]
         touchpoint_ids = [catalog.get_touchpoint_id(session, name) for name in TOUCHPOINTS]
-        users.create_user(
-            session,
-            username="bench",
-            password_hash=hash_password("bench password"),
-            role=UserRole.AGENT,
-            now=now,
-        )
+        add_bench_user(session, now)
     for start in range(1, count + 1, _BATCH):
         ids = range(start, min(count + 1, start + _BATCH))
         with sessions.begin() as session:
@@ -164,6 +166,14 @@ def _p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20, method="inclusive")[-1] if len(values) > 1 else values[0]
 
 
+def report(timings: dict[str, list[float]]) -> None:
+    """Print p50 and p95 per queue URL and over all of them."""
+    everything = [value for values in timings.values() for value in values]
+    for name, values in (*timings.items(), ("all queue requests", everything)):
+        p50, p95 = 1000 * statistics.median(values), 1000 * _p95(values)
+        print(f"{name:45s} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=100_000)
@@ -181,10 +191,7 @@ def main() -> None:
             size_mb = path.stat().st_size / 1e6
             print(f"filled {args.cases:,} cases in {time.perf_counter() - started:.1f} s ({size_mb:.0f} MB)")
         timings = measure(url, args.requests)
-    everything = [value for values in timings.values() for value in values]
-    for name, values in (*timings.items(), ("all queue requests", everything)):
-        p50, p95 = 1000 * statistics.median(values), 1000 * _p95(values)
-        print(f"{name:45s} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms")
+    report(timings)
 
 
 if __name__ == "__main__":
