@@ -10,8 +10,8 @@ loop would spend most of an hour on 25 million rows): N mentions arriving evenly
 the digest's week (~190k a week at 10 M), in 5 languages, over 12 sources and the 8 default touchpoints,
 each with an analysis whose negative share depends on the touchpoint (10 %..45 %); 1 % re-analyzed by a
 second model version, 1 % cross-posted copies, 2 % without a publication time, 5 % backfilled up to 30
-days late; topics on a third of them (two on a sixth); a review case for every second negative
-(open, acknowledged or resolved; severity from p_negative); survey answers (NPS/CSAT/CES) for 5 %;
+days late; topics on a third of them (two on a sixth); a review case for half the negatives, drawn at
+random (open, acknowledged or resolved; severity from p_negative); survey answers (NPS/CSAT/CES) for 5 %;
 the digest's operational history from bench_digest.add_operations. Then VACUUM ANALYZE, and times
 (1) the digest of the last week, phase by phase (bench_digest.time_digest: the real `load_week` queries,
 numbers, chart, Block Kit, HTML, CSV) and (2) the review queue's pages through the real web app
@@ -98,13 +98,13 @@ ON CONFLICT DO NOTHING
 
 CASES_SQL = """
 INSERT INTO cases (mention_id, status, reason, severity, severity_order, created_at, updated_at)
-SELECT mention_id, (ARRAY['open', 'open', 'acknowledged', 'resolved'])[1 + mention_id / 2 %% 4], 'negative',
+SELECT mention_id, (ARRAY['open', 'open', 'acknowledged', 'resolved'])[1 + floor(random() * 4)::int], 'negative',
        severity, (%(severity_order)s::jsonb ->> severity)::smallint, created_at, created_at
 FROM (SELECT mention_id, created_at,
              CASE WHEN p_negative > 0.9 THEN 'critical' WHEN p_negative > 0.7 THEN 'warning' ELSE 'info' END
              AS severity
       FROM analyses WHERE model_version = 'm1' AND label = 'negative'
-                      AND mention_id BETWEEN %(lo)s AND %(hi)s AND mention_id %% 2 = 0) AS a
+                      AND mention_id BETWEEN %(lo)s AND %(hi)s AND random() < 0.5) AS a
 """
 
 SURVEYS_SQL = """

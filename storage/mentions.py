@@ -18,14 +18,16 @@ from storage.models import Mention
 __all__ = [
     "InsertResult",
     "NewMention",
-    "claim_new",
     "claim_with_lease",
     "content_hash",
     "count_new",
     "insert_new_mentions",
     "known_external_ids",
+    "list_new",
+    "lock_new",
     "lock_own_claims",
     "normalise_for_hash",
+    "release_claims",
     "renew_leases",
 ]
 
@@ -158,19 +160,39 @@ def known_external_ids(session: Session, source_id: int, external_ids: Collectio
     return known
 
 
-def claim_new(session: Session, *, limit: int) -> list[Mention]:
-    """The oldest `new` mentions, locked until the caller's transaction ends.
+def list_new(session: Session, *, limit: int, now: datetime) -> list[Mention]:
+    """The oldest `new` mentions that no scale-out worker holds under a live lease; nothing is locked.
 
-    On PostgreSQL, FOR UPDATE SKIP LOCKED lets several analysis workers each take a different batch
-    without waiting on one another; SQLite ignores the clause (its writers are serialised anyway).
-    The caller changes their status in the same transaction, or they are claimed again next time.
+    The embedded analyzer (`vocwatch.jobs.analyze_pending`) reads a batch with this, runs the model with
+    no transaction open, then stores the results for the mentions `lock_new` finds still `new`: on SQLite
+    a transaction holds the database's only write lock, and holding it through a batch's model time
+    starved the crawl and the dispatcher into "database is locked".
     """
     stmt = (
         select(Mention)
-        .where(Mention.status == MentionStatus.NEW)
+        .where(
+            Mention.status == MentionStatus.NEW,
+            or_(Mention.lease_expires_at.is_(None), Mention.lease_expires_at < now),
+        )
         .order_by(Mention.id)
         .limit(limit)
-        .with_for_update(skip_locked=True)
+    )
+    return list(session.scalars(stmt))
+
+
+def lock_new(session: Session, *, mention_ids: Collection[int]) -> list[Mention]:
+    """The mentions of `mention_ids` that are still `new`, locked until the caller's transaction ends.
+
+    Called in the transaction that stores their analyses: one analyzed meanwhile (by a worker, or a second
+    analyzer) is left out, so no mention gets a second analysis. Rows are locked without SKIP LOCKED: a
+    concurrent store either committed before (left out) or waits for this one (and then leaves them out).
+    """
+    stmt = (
+        select(Mention)
+        .where(Mention.id.in_(list(mention_ids)), Mention.status == MentionStatus.NEW)
+        .order_by(Mention.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
     return list(session.scalars(stmt))
 
@@ -221,6 +243,22 @@ def renew_leases(session: Session, *, worker: str, mention_ids: Collection[int],
             Mention.claimed_by == worker,
         )
         .values(lease_expires_at=until)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def release_claims(session: Session, *, worker: str) -> int:
+    """Give back every `new` mention `worker` holds, for any worker to claim at once; returns how many.
+
+    A worker whose batch failed on the database (PostgreSQL restarted before its results were stored)
+    calls this once the database answers again, so its batch waits for no lease. Mentions another worker
+    took over, or that are analyzed, are not touched.
+    """
+    result = session.execute(
+        update(Mention)
+        .where(Mention.status == MentionStatus.NEW, Mention.claimed_by == worker)
+        .values(claimed_by=None, lease_expires_at=None)
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]

@@ -7,12 +7,14 @@ This is also where model results become rows: storage never sees torch, sentimen
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 import sentiment
@@ -36,6 +38,8 @@ __all__ = [
     "sync_catalog",
     "to_analysis_row",
 ]
+
+logger = logging.getLogger(__name__)
 
 
 def sync_catalog(sessions: sessionmaker[Session], settings: Settings) -> None:
@@ -91,19 +95,26 @@ def analyze_pending(
     batch_size: int = 64,
     now: datetime | None = None,
 ) -> int:
-    """Analyze one batch of new mentions; returns how many were analyzed (0 means the queue is empty).
+    """Analyze one batch of new mentions; returns how many were read (0 means the queue is empty).
 
-    The analysis rows, the touchpoint, the outbox alert and the review case are committed together with
-    the mention's status change: a crash leaves the batch `new`, to be claimed again.
+    The model runs with no transaction open (on SQLite an open transaction is the database's write lock,
+    and the crawl and the dispatcher must write meanwhile). The analysis rows, the touchpoint, the outbox
+    alert and the review case are then committed together with the status change of the mentions still
+    `new`: a crash leaves the batch `new`, to be read again; a mention analyzed meanwhile elsewhere is
+    not analyzed twice.
     """
-    now = now or datetime.now(UTC)
     with sessions.begin() as session:
-        mentions = storage.mentions.claim_new(session, limit=batch_size)
-        if not mentions:
-            return 0
-        results = analyzer.analyze([analysis_text(m) for m in mentions])
-        _store_results(session, mentions, results, rules, now=now)
-        return len(mentions)
+        new = storage.mentions.list_new(session, limit=batch_size, now=now or datetime.now(UTC))
+        texts = {mention.id: analysis_text(mention) for mention in new}
+    if not texts:
+        return 0
+    results = dict(zip(texts, analyzer.analyze(list(texts.values())), strict=True))
+    with sessions.begin() as session:
+        mentions = storage.mentions.lock_new(session, mention_ids=list(texts))
+        _store_results(
+            session, mentions, [results[m.id] for m in mentions], rules, now=now or datetime.now(UTC)
+        )
+    return len(texts)
 
 
 @dataclass(frozen=True)
@@ -161,10 +172,13 @@ def _renewing_leases(
 
     def renew() -> None:
         while not done.wait(lease.total_seconds() / 3):
-            with sessions.begin() as session:
-                storage.mentions.renew_leases(
-                    session, worker=worker, mention_ids=mention_ids, until=clock() + lease
-                )
+            try:
+                with sessions.begin() as session:
+                    storage.mentions.renew_leases(
+                        session, worker=worker, mention_ids=mention_ids, until=clock() + lease
+                    )
+            except DBAPIError as exc:  # the database is away for a moment: try again at the next tick
+                logger.warning("could not renew leases: %s", storage.engine.describe_error(exc))
 
     renewer = threading.Thread(target=renew, name="lease-renewer", daemon=True)
     renewer.start()

@@ -208,7 +208,13 @@ def test_mentions_flow_through_crawl_analyze_and_a_rate_limited_slack_without_lo
         settings = load_settings(
             None,
             data_dir=tmp_path,
-            model={"dir": minilm_model_dir, "heads_dir": minilm_heads_dir, "batch_size": 64},
+            # The long run uses the high-volume setting (int8 Linear layers, ~2.5x the fp32 rate on CPU).
+            model={
+                "dir": minilm_model_dir,
+                "heads_dir": minilm_heads_dir,
+                "batch_size": 64,
+                "backend": "int8" if long_run else "torch",
+            },
             slack=SlackSettings(token=SecretStr("xoxb-test"), base_url=slack.base_url, default_channel="#cx"),
             crawl={"download_delay_s": 0.0, "lookback_days": 36500, "max_pages": total // PER_PAGE + 1},
             alerts={"max_pings_per_hour": MAX_PINGS_PER_HOUR, "max_pings_per_day": 50},
@@ -232,7 +238,7 @@ def test_mentions_flow_through_crawl_analyze_and_a_rate_limited_slack_without_lo
         dispatch.start()
         rules = jobs.AlertRules.from_settings(settings)
         with PeakRss(psutil.Process().pid) as analyze_rss:
-            while True:
+            while dispatch.error is None:  # a failed dispatch fails the test now, not after the analysis
                 crawling = crawl.running()
                 if not jobs.analyze_pending(app.sessions, app.analyzer, rules, batch_size=64):
                     if not crawling:  # the crawl had ended before this empty claim: nothing more comes

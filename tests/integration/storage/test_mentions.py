@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -122,15 +124,27 @@ def test_known_external_ids_handles_long_lists(db_session: Session) -> None:
     assert mentions.known_external_ids(db_session, source_id, asked) == {str(i) for i in range(0, 1200, 100)}
 
 
-def test_claim_new_takes_the_oldest_new_mentions_in_arrival_order(db_session: Session) -> None:
+def test_list_new_takes_the_oldest_new_unleased_mentions_in_arrival_order(db_session: Session) -> None:
     source_id = make_source(db_session)
-    ids = mentions.insert_new_mentions(db_session, [new_mention(source_id, str(i)) for i in range(5)]).new_ids
+    ids = mentions.insert_new_mentions(db_session, [new_mention(source_id, str(i)) for i in range(6)]).new_ids
+    now = datetime.now(UTC)
+    db_session.get_one(Mention, ids[1]).status = MentionStatus.ANALYZED
+    db_session.get_one(Mention, ids[2]).lease_expires_at = now + timedelta(minutes=1)  # a worker has it
+    db_session.get_one(Mention, ids[3]).lease_expires_at = now - timedelta(minutes=1)  # its worker died
+    db_session.flush()
+
+    listed = mentions.list_new(db_session, limit=3, now=now)
+
+    assert [m.id for m in listed] == [ids[0], ids[3], ids[4]]
+
+
+def test_lock_new_leaves_out_mentions_analyzed_meanwhile(db_session: Session) -> None:
+    source_id = make_source(db_session)
+    ids = mentions.insert_new_mentions(db_session, [new_mention(source_id, str(i)) for i in range(3)]).new_ids
     db_session.get_one(Mention, ids[1]).status = MentionStatus.ANALYZED
     db_session.flush()
 
-    claimed = mentions.claim_new(db_session, limit=3)
-
-    assert [m.id for m in claimed] == [ids[0], ids[2], ids[3]]
+    assert [m.id for m in mentions.lock_new(db_session, mention_ids=ids)] == [ids[0], ids[2]]
 
 
 @pytest.mark.postgres
@@ -144,12 +158,13 @@ def test_a_second_worker_skips_mentions_claimed_by_the_first(migrated_postgres_u
                 session, [new_mention(source_id, str(i)) for i in range(5)]
             ).new_ids
 
+        now, lease = datetime.now(UTC), timedelta(minutes=5)
         with sessions.begin() as first, sessions.begin() as second:
-            first_batch = mentions.claim_new(first, limit=2)
+            first_batch = mentions.claim_with_lease(first, worker="a", limit=2, now=now, lease=lease)
             # Without SKIP LOCKED this would wait for `first` to end; the lock timeout turns that wait
             # into a failure instead of a hung test.
             second.execute(text("SET LOCAL lock_timeout = '5s'"))
-            second_batch = mentions.claim_new(second, limit=10)
+            second_batch = mentions.claim_with_lease(second, worker="b", limit=10, now=now, lease=lease)
 
             assert [m.id for m in first_batch] == ids[:2]
             assert [m.id for m in second_batch] == ids[2:]
