@@ -98,8 +98,8 @@ ON CONFLICT DO NOTHING
 
 CASES_SQL = """
 INSERT INTO cases (mention_id, status, reason, severity, severity_order, created_at, updated_at)
-SELECT mention_id, (ARRAY['open', 'open', 'acknowledged', 'resolved'])[1 + floor(random() * 4)::int], 'negative',
-       severity, (%(severity_order)s::jsonb ->> severity)::smallint, created_at, created_at
+SELECT mention_id, (ARRAY['open', 'open', 'acknowledged', 'resolved'])[1 + floor(random() * 4)::int],
+       'negative', severity, (%(severity_order)s::jsonb ->> severity)::smallint, created_at, created_at
 FROM (SELECT mention_id, created_at,
              CASE WHEN p_negative > 0.9 THEN 'critical' WHEN p_negative > 0.7 THEN 'warning' ELSE 'info' END
              AS severity

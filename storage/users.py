@@ -2,6 +2,10 @@
 
 Only password *hashes* reach this module (the web package hashes with argon2); the lockout policy (how
 many failures, how long) is the caller's, passed in as plain values.
+
+`session_epoch` revokes logins: the web UI's signed session cookie carries the epoch it was issued under
+and is accepted only while the account's epoch is unchanged, so bumping it (logout, a new password, a new
+role) ends every session of that account at once, including stolen copies of its cookie.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from storage.enums import UserRole
@@ -18,7 +22,9 @@ from storage.models import User
 __all__ = [
     "UserExistsError",
     "UserRow",
+    "as_row",
     "create_user",
+    "end_sessions",
     "find_user",
     "get_user",
     "list_users",
@@ -40,10 +46,13 @@ class UserRow:
     id: int
     username: str
     role: UserRole
+    session_epoch: int
+    """Sessions issued under another epoch are no longer valid (see the module docstring)."""
 
 
-def _row(user: User) -> UserRow:
-    return UserRow(id=user.id, username=user.username, role=user.role)
+def as_row(user: User) -> UserRow:
+    """The plain-value view of an account row (without its hash and lockout state)."""
+    return UserRow(id=user.id, username=user.username, role=user.role, session_epoch=user.session_epoch)
 
 
 def create_user(
@@ -52,10 +61,17 @@ def create_user(
     """Add an account; raises UserExistsError when the name is taken."""
     if find_user(session, username) is not None:
         raise UserExistsError(f"user {username!r} exists already")
-    user = User(username=username, password_hash=password_hash, role=role, created_at=now, failed_logins=0)
+    user = User(
+        username=username,
+        password_hash=password_hash,
+        role=role,
+        created_at=now,
+        failed_logins=0,
+        session_epoch=0,
+    )
     session.add(user)
     session.flush()
-    return _row(user)
+    return as_row(user)
 
 
 def find_user(session: Session, username: str) -> User | None:
@@ -65,27 +81,39 @@ def find_user(session: Session, username: str) -> User | None:
 
 def get_user(session: Session, user_id: int) -> UserRow | None:
     user = session.get(User, user_id)
-    return _row(user) if user is not None else None
+    return as_row(user) if user is not None else None
 
 
 def list_users(session: Session) -> list[UserRow]:
-    return [_row(user) for user in session.scalars(select(User).order_by(User.username))]
+    return [as_row(user) for user in session.scalars(select(User).order_by(User.username))]
 
 
 def set_role(session: Session, user_id: int, role: UserRole) -> bool:
-    """Change an account's role; False when there is no such user."""
+    """Change an account's role and end its sessions (it logs in again under the new role); False when
+    there is no such user. Setting the role it already has changes nothing."""
     user = session.get(User, user_id)
     if user is None:
         return False
-    user.role = role
+    if user.role != role:
+        user.role = role
+        user.session_epoch += 1
     return True
 
 
-def set_password_hash(session: Session, user_id: int, password_hash: str) -> None:
-    """Store a new hash (also used to upgrade a hash whose parameters are out of date)."""
+def set_password_hash(session: Session, user_id: int, password_hash: str, *, end_sessions: bool) -> None:
+    """Store a new hash. A new password (`end_sessions=True`) ends every session of the account; upgrading
+    the hash of the same password to current parameters at login (`end_sessions=False`) does not."""
     user = session.get(User, user_id)
     if user is not None:
         user.password_hash = password_hash
+        if end_sessions:
+            user.session_epoch += 1
+
+
+def end_sessions(session: Session, user_id: int) -> None:
+    """Invalidate every session cookie issued to the account so far (logout). The increment happens in the
+    database, so a concurrent change of the epoch cannot undo it."""
+    session.execute(update(User).where(User.id == user_id).values(session_epoch=User.session_epoch + 1))
 
 
 def record_failed_login(

@@ -12,7 +12,8 @@ from storage.enums import UserRole
 
 
 class User(Base):
-    """A review-UI account; `failed_logins` and `locked_until` throttle password guessing."""
+    """A review-UI account; `failed_logins` and `locked_until` throttle password guessing; bumping
+    `session_epoch` ends every login session of the account (storage.users)."""
 
     __tablename__ = "users"
 
@@ -23,3 +24,4 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -12,6 +12,7 @@ from storage import users
 from storage.enums import UserRole
 from storage.users import UserExistsError, UserRow
 from vocwatch.web.config import WebConfig
+from vocwatch.web.params import RowId
 from vocwatch.web.passwords import hash_password
 from vocwatch.web.rendering import render
 from vocwatch.web.security import require_admin, sessions_of
@@ -21,11 +22,13 @@ __all__ = ["MIN_PASSWORD_LENGTH", "router"]
 router = APIRouter()
 
 MIN_PASSWORD_LENGTH = 10
+_DONE = {"added": "User added.", "role": "Role changed."}
 
 
 @router.get("/admin/users", response_class=HTMLResponse)
 def users_page(request: Request, user: Annotated[UserRow, Depends(require_admin)]) -> HTMLResponse:
-    return _page(request, user, message=request.query_params.get("done"))
+    # Our own words for our own redirects only: a crafted link cannot put its text on this page.
+    return _page(request, user, message=_DONE.get(request.query_params.get("done", "")))
 
 
 def _page(
@@ -52,6 +55,12 @@ def add_user(
     password: Annotated[str, Form(max_length=1024)],
     role: Annotated[UserRole, Form()],
 ) -> Response:
+    username = username.strip()
+    if not username or any(ord(char) < 0x20 or ord(char) == 0x7F for char in username):
+        # NUL would be a 500 on PostgreSQL; other control characters make names that look alike; a blank
+        # name cannot be typed at the login form (it strips the name).
+        message = "A username needs a visible character and no control characters."
+        return _page(request, user, message=message, status_code=400)
     if len(password) < MIN_PASSWORD_LENGTH:
         return _page(
             request, user, message=f"Password too short (at least {MIN_PASSWORD_LENGTH}).", status_code=400
@@ -61,7 +70,7 @@ def add_user(
         with sessions_of(request).begin() as session:
             users.create_user(
                 session,
-                username=username.strip(),
+                username=username,
                 password_hash=hash_password(password),
                 role=role,
                 now=config.clock(),
@@ -74,7 +83,7 @@ def add_user(
 @router.post("/admin/users/{user_id}/role")
 def change_role(
     request: Request,
-    user_id: int,
+    user_id: RowId,
     user: Annotated[UserRow, Depends(require_admin)],
     role: Annotated[UserRole, Form()],
 ) -> RedirectResponse:

@@ -13,6 +13,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from storage.cases import CaseActionError
 from vocwatch.web import admin, casework, dashboard, export, login, queue
 from vocwatch.web.config import WebConfig
+from vocwatch.web.errorpage import ErrorPageMiddleware
 from vocwatch.web.headers import SecurityHeadersMiddleware
 from vocwatch.web.rendering import render
 from vocwatch.web.security import CsrfError, Forbidden, LoginRequired, current_user, verify_csrf
@@ -36,6 +37,7 @@ def create_app(config: WebConfig, sessions: sessionmaker[Session]) -> FastAPI:
     for module in (login, queue, casework, dashboard, admin, export):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(packages=[("vocwatch.web", "static")]), name="static")
+    app.add_middleware(ErrorPageMiddleware)  # innermost: its 500 page still gets the security headers
     app.add_middleware(
         SessionMiddleware,
         secret_key=config.secret_key,

@@ -14,6 +14,7 @@ from storage.enums import SentimentLabel, UserRole
 from storage.models import Topic, Touchpoint
 from storage.users import UserRow
 from vocwatch.web.config import WebConfig
+from vocwatch.web.params import RowId, parse_id
 from vocwatch.web.rendering import render
 from vocwatch.web.security import require_agent, require_viewer, sessions_of
 from vocwatch.web.slack_echo import echo_case_event, summarize
@@ -27,7 +28,7 @@ ACTIONS = ("acknowledge", "reopen", "assign", "note", "resolve", "dismiss", "cor
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 def case_page(
-    request: Request, case_id: int, user: Annotated[UserRow, Depends(require_viewer)]
+    request: Request, case_id: RowId, user: Annotated[UserRow, Depends(require_viewer)]
 ) -> HTMLResponse:
     with sessions_of(request).begin() as session:
         detail = cases.case_detail(session, case_id)
@@ -48,13 +49,14 @@ def case_page(
         resolve_reasons=RESOLVE_REASONS,
         dismiss_reasons=DISMISS_REASONS,
         summarize=summarize,
-        done=request.query_params.get("done"),
+        # Only an action's name (our redirect after it): a crafted link cannot put its text on the page.
+        done=done if (done := request.query_params.get("done")) in ACTIONS else None,
     )
 
 
 @router.post("/cases/{case_id}/actions", response_model=None)
 async def case_action(
-    request: Request, case_id: int, user: Annotated[UserRow, Depends(require_agent)]
+    request: Request, case_id: RowId, user: Annotated[UserRow, Depends(require_agent)]
 ) -> Response:
     """One endpoint for all actions (the form's `action` field); Post/Redirect/Get back to the case."""
     form = await request.form()
@@ -84,12 +86,16 @@ async def case_action(
 
 
 def _parse_action(fields: dict[str, str], topics: list[str], user: UserRow) -> CaseAction:
+    if any("\x00" in value for value in (*fields.values(), *topics)):
+        raise CaseActionError("the form contains a NUL character")  # PostgreSQL text cannot store it
     kind = fields.get("action", "")
     if kind not in ACTIONS:
         raise CaseActionError(f"unknown action {kind!r}")
     if kind == "assign":
         target = fields.get("assignee", "")
-        assignee_id = user.id if target == "me" else int(target) if target.isdigit() else None
+        assignee_id = (
+            user.id if target == "me" else parse_id(target) if target.isascii() and target.isdigit() else None
+        )
         return CaseAction(kind, assignee_id=assignee_id)
     if kind == "note":
         return CaseAction(kind, note=fields.get("note", ""))

@@ -8,12 +8,12 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
-from vocwatch.web.config import WebConfig
+from vocwatch.web.config import LockoutPolicy, WebConfig
 from vocwatch.web.passwords import authenticate
 from vocwatch.web.rendering import render
 from vocwatch.web.security import log_in, log_out, sessions_of
 
-__all__ = ["router"]
+__all__ = ["login_failed_message", "router"]
 
 router = APIRouter()
 
@@ -41,12 +41,14 @@ def login(
     with sessions_of(request).begin() as session:
         result = authenticate(session, username.strip(), password, config.lockout, now=now)
     if result.user is None:
-        if result.locked_until is not None:
-            wait_s = max(1, int((result.locked_until - now).total_seconds()))
-            error = f"Too many failed attempts. Try again in {wait_s} s."
-        else:
-            error = "Wrong username or password."
-        return render(request, "login.html", user=None, next=_local(next), error=error, status_code=401)
+        return render(
+            request,
+            "login.html",
+            user=None,
+            next=_local(next),
+            error=login_failed_message(config.lockout),
+            status_code=401,
+        )
     log_in(request, result.user)
     return RedirectResponse(_local(next), status_code=303)
 
@@ -55,6 +57,19 @@ def login(
 def logout(request: Request) -> RedirectResponse:
     log_out(request)
     return RedirectResponse("/login", status_code=303)
+
+
+def login_failed_message(policy: LockoutPolicy) -> str:
+    """The one answer to every failed login: wrong password, unknown name, or a locked account.
+
+    Saying "locked, try again in 30 s" only for accounts that exist would tell a guesser which usernames
+    are real, so the page states the policy instead of the account's state; the same words for everyone.
+    """
+    return (
+        f"Wrong username or password. After {policy.free_attempts} failed attempts, logging in pauses for "
+        f"{int(policy.base_lock.total_seconds())} s or longer (doubling with each further failure); "
+        "wait, then try again."
+    )
 
 
 def _local(target: str) -> str:

@@ -40,12 +40,16 @@ def authenticate(
     """Check a login; counts failures and locks the account with exponential backoff (storage.users).
 
     While locked, even the right password is refused without being checked: guessing stays throttled.
+    An unknown name and a locked account still cost one hash verification, like a wrong password, so the
+    response time does not tell them apart either (the login page shows the same words for all three).
     """
-    user = users.find_user(session, username)
+    # No account name contains NUL, and PostgreSQL refuses it even as a query parameter (a 500 otherwise).
+    user = users.find_user(session, username) if "\x00" not in username else None
     if user is None:
         _verify(_DUMMY_HASH, password)
         return LoginResult()
     if user.locked_until is not None and user.locked_until > now:
+        _verify(_DUMMY_HASH, password)
         return LoginResult(locked_until=user.locked_until)
     if not _verify(user.password_hash, password):
         locked_until = users.record_failed_login(
@@ -58,9 +62,9 @@ def authenticate(
         )
         return LoginResult(locked_until=locked_until)
     if _hasher.check_needs_rehash(user.password_hash):
-        users.set_password_hash(session, user.id, hash_password(password))
+        users.set_password_hash(session, user.id, hash_password(password), end_sessions=False)
     users.record_login(session, user)
-    return LoginResult(user=UserRow(id=user.id, username=user.username, role=user.role))
+    return LoginResult(user=users.as_row(user))
 
 
 def _verify(password_hash: str, password: str) -> bool:

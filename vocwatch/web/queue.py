@@ -7,7 +7,7 @@ from datetime import date
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,6 +18,7 @@ from storage.enums import CaseStatus
 from storage.models import Source, Topic, Touchpoint
 from storage.users import UserRow
 from vocwatch.web.config import WebConfig
+from vocwatch.web.params import parse_id
 from vocwatch.web.rendering import render
 from vocwatch.web.security import require_viewer, sessions_of
 
@@ -29,17 +30,29 @@ SEVERITIES = ("critical", "warning", "info")
 _STATUS_CHOICES = ("active", *(status.value for status in CaseStatus), "all")
 _LANGUAGES_TTL_S = 60.0
 _FILTER_FIELDS = ("status", "touchpoint", "topic", "source", "severity", "lang", "assignee", "since", "until")
+_MAX_PAGE = 100_000
+"""Beyond any real queue (the count stops at COUNT_CAP); keeps OFFSET within what databases accept."""
 
 
-@router.get("/")
+@router.get("/", dependencies=[Depends(require_viewer)])
 def home() -> RedirectResponse:
+    """Like every page but /login and /healthz, even this redirect needs a session: one rule, no list."""
     return RedirectResponse("/queue", status_code=303)
 
 
 @router.get("/queue", response_class=HTMLResponse)
-def queue(request: Request, user: Annotated[UserRow, Depends(require_viewer)], page: int = 1) -> HTMLResponse:
+def queue(
+    request: Request,
+    user: Annotated[UserRow, Depends(require_viewer)],
+    page: Annotated[int, Query(ge=1, le=_MAX_PAGE)] = 1,
+) -> HTMLResponse:
     config: WebConfig = request.app.state.config
     params = {name: request.query_params.get(name, "").strip() for name in _FILTER_FIELDS}
+    if any("\x00" in value for value in params.values()):
+        # No stored name contains NUL (PostgreSQL text cannot), and PostgreSQL refuses it even as a query
+        # parameter: say so instead of failing with a 500.
+        message = "A filter contains a NUL character; no case can match it."
+        return render(request, "error.html", user=user, message=message, status_code=400)
     filt = _filter(params, user)
     with sessions_of(request).begin() as session:
         result = cases.list_queue(session, filt, page=page, per_page=config.page_size)
@@ -91,8 +104,8 @@ def _filter(params: dict[str, str], user: UserRow) -> QueueFilter:
         assignee_id = user.id
     elif assignee == "unassigned":
         assignee_id = 0
-    elif assignee.isdigit():
-        assignee_id = int(assignee)
+    elif assignee.isascii() and assignee.isdigit():
+        assignee_id = parse_id(assignee)
     return QueueFilter(
         statuses=statuses,
         touchpoint=params["touchpoint"] or None,
@@ -102,7 +115,8 @@ def _filter(params: dict[str, str], user: UserRow) -> QueueFilter:
         lang=params["lang"] or None,
         assignee_id=assignee_id,
         since=_date(params["since"]),
-        until=_date(params["until"]),
+        # "Until 9999-12-31" is no upper bound at all, and its next day (the exclusive end) does not exist.
+        until=until if (until := _date(params["until"])) != date.max else None,
     )
 
 

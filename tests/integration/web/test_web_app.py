@@ -55,15 +55,14 @@ def test_wrong_password_then_lockout_with_backoff(web: Web) -> None:
         )
         return response.status_code
 
-    assert [attempt("wrong") for _ in range(3)] == [401, 401, 401]
-    locked = client.post("/login", data={"username": "agent", "password": "wrong", "csrf_token": token})
-    assert "Try again in 30 s" in locked.text
+    assert [attempt("wrong") for _ in range(4)] == [401, 401, 401, 401]  # the 4th locks for 30 s
     # While locked even the right password is refused: guessing stays throttled.
     assert attempt("correct horse battery") == 401
     web.clock.advance(31)
-    again = client.post("/login", data={"username": "agent", "password": "wrong", "csrf_token": token})
-    assert "Try again in 60 s" in again.text  # the next lock doubles
-    web.clock.advance(61)
+    assert attempt("wrong") == 401  # the next lock doubles: 60 s
+    web.clock.advance(31)
+    assert attempt("correct horse battery") == 401
+    web.clock.advance(30)
     assert attempt("correct horse battery") == 303
     # Unknown users get the same answer as a wrong password (in a new session: login rotated the token).
     other = web.client()
