@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 import storage
 from crawlers.errors import RunSpecError, SourceNotFoundError
 from crawlers.outcome import CrawlOutcome, decide_outcome
-from crawlers.scaleout import SHARED_FRONTIER_STAT
+from crawlers.scaleout import FRONTIER_ERROR_STAT, SHARED_FRONTIER_STAT
 from crawlers.spiders.base import MentionSpider, SourceState
 from storage.models import CrawlRun, Mention
 
@@ -183,6 +183,10 @@ class CrawlLedger:
         outcome = self.outcome(spider, reason)
         error = outcome.error or self.partial_failures()
         stat = self._stats.get_value
+        if stat("vocwatch/store_errors", 0) and stat("vocwatch/store_error"):  # say why, e.g. locked
+            error = f"{error}: {stat('vocwatch/store_error')}"
+        if stat(FRONTIER_ERROR_STAT):  # why the shared frontier was lost (crawlers.frontier)
+            error = f"{error}: {stat(FRONTIER_ERROR_STAT)}"
         cursor = spider.next_cursor() if isinstance(spider, MentionSpider) else None
         try:
             with self._sessions.begin() as session:

@@ -126,10 +126,12 @@ class StorePipeline:
             return
         try:
             result = await run_in_thread(self._insert, batch)
-        except Exception:
+        except Exception as exc:
             # Counted, not raised: the crawl goes on, and the ledger marks the run failed (no cursor
-            # advance), so the next run fetches these items again.
+            # advance), so the next run fetches these items again. The first cause goes in its error line.
             logger.exception("could not store %d mention(s) of %s", len(batch), self._source_name)
+            if not self._stats.get_value("vocwatch/store_error"):
+                self._stats.set_value("vocwatch/store_error", storage.engine.describe_error(exc)[:300])
             self._stats.inc_value("vocwatch/store_errors", len(batch))
             self._stats.inc_value("vocwatch/items_failed", len(batch))
             return

@@ -11,6 +11,11 @@ With a Redis URL in the RunSpec, every worker process crawling the same source *
 The frontier outlives each worker (`SCHEDULER_PERSIST`): a worker that finishes must not wipe the queue
 that others still read. `vocwatch` expires a round's keys instead. Without a Redis URL none of this is
 installed and a crawl runs exactly as a single process.
+
+Redis keeps the frontier in memory only. If it goes away mid-crawl, or comes back empty after a restart,
+the worker's run ends as failed (`crawlers.frontier.FrontierScheduler`), and the next round starts from the
+start URLs with an empty queue and dupefilter: pages the old round fetched are fetched again, and the
+database's unique key makes their items duplicates.
 """
 
 from __future__ import annotations
@@ -22,12 +27,22 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider, NotConfigured
 
-__all__ = ["FRONTIER_SUFFIXES", "SHARED_FRONTIER_STAT", "SharedFrontierWait", "shared_frontier_settings"]
+__all__ = [
+    "FRONTIER_ERROR_STAT",
+    "FRONTIER_LOST_REASON",
+    "FRONTIER_SUFFIXES",
+    "SHARED_FRONTIER_STAT",
+    "SharedFrontierWait",
+    "shared_frontier_settings",
+]
 
 # The Redis keys of one round are `<redis_key>:<suffix>`.
 FRONTIER_SUFFIXES = ("requests", "dupefilter")
 # Crawler stat set by SharedFrontierWait: tells the ledger this crawl was one worker of a shared round.
 SHARED_FRONTIER_STAT = "vocwatch/shared_frontier"
+# Close reason and crawler stat (the Redis error) of a crawl whose Redis went away (crawlers.frontier).
+FRONTIER_LOST_REASON = "shared_frontier_lost"
+FRONTIER_ERROR_STAT = "vocwatch/frontier_error"
 
 
 def shared_frontier_settings(
@@ -41,7 +56,7 @@ def shared_frontier_settings(
     """
     key = redis_key.replace("%", "%%")  # scrapy-redis formats keys with `% {"spider": name}`
     return {
-        "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
+        "SCHEDULER": "crawlers.frontier.FrontierScheduler",  # scrapy-redis's, failing clearly without Redis
         "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
         "SCHEDULER_PERSIST": True,
         "SCHEDULER_QUEUE_KEY": f"{key}:requests",

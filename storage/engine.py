@@ -5,6 +5,12 @@ writes while the daemon analyzes): WAL so readers never block the writer, foreig
 off per connection), a busy timeout instead of instant "database is locked", and BEGIN IMMEDIATE so that
 a transaction takes the write lock when it starts. A deferred BEGIN would upgrade to a writer mid-way and
 fail at once with SQLITE_BUSY whenever another process wrote first, regardless of the busy timeout.
+The busy timeout is 30 s unless the URL sets the driver's own `?timeout=SECONDS`.
+
+A database that goes away for a while (PostgreSQL restarted, a SQLite lock held past the busy timeout)
+raises `sqlalchemy.exc.OperationalError`. Long-running loops retry those (`is_transient_error`) and log
+them as one line (`describe_error`); pooled PostgreSQL connections that died with the server are
+replaced at checkout (`pool_pre_ping`).
 """
 
 from __future__ import annotations
@@ -15,12 +21,19 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from storage.errors import UnsupportedDatabaseError
 
-__all__ = ["SQLITE_BUSY_TIMEOUT_MS", "make_engine", "make_session_factory"]
+__all__ = [
+    "SQLITE_BUSY_TIMEOUT_MS",
+    "describe_error",
+    "is_transient_error",
+    "make_engine",
+    "make_session_factory",
+]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -49,18 +62,58 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def is_transient_error(error: BaseException) -> bool:
+    """True for a database error that waiting and retrying can cure: the server is down, restarting or
+    dropped the connection (PostgreSQL), or another writer held the lock past the busy timeout (SQLite).
+
+    Other errors (a constraint violated, a missing table, bad SQL) are bugs or setup mistakes that a
+    retry would only repeat; SQLite reports a missing table as an OperationalError too, so for SQLite
+    only "locked"/"busy" count.
+    """
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    if not isinstance(error, OperationalError | InterfaceError):
+        return False
+    if isinstance(error.orig, sqlite3.Error):
+        message = str(error.orig).lower()
+        return "locked" in message or "busy" in message
+    return True
+
+
+def describe_error(error: BaseException) -> str:
+    """One line for a log or the ledger: the exception type and the driver's message.
+
+    SQLAlchemy's own text adds the SQL, its parameters (customer text) and a link over several lines;
+    psycopg's messages span lines too. Neither carries the password of the URL.
+    """
+    cause = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+    message = " ".join(str(cause).split())
+    return f"{type(cause).__name__}: {message}" if message else type(cause).__name__
+
+
 def _make_sqlite_engine(url: URL) -> Engine:
     database = url.database or ""
     in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
     if not in_memory:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
+    busy_timeout_ms = SQLITE_BUSY_TIMEOUT_MS
+    if "timeout" in url.query:  # the driver's own parameter, in seconds: honour it, not our default
+        busy_timeout_ms = round(float(str(url.query["timeout"])) * 1000)
     engine = create_engine(url)
-    event.listen(engine, "connect", _configure_sqlite_connection)
+
+    def configure(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        _configure_sqlite_connection(dbapi_connection, record, busy_timeout_ms=busy_timeout_ms)
+
+    event.listen(engine, "connect", configure)
     event.listen(engine, "begin", _begin_immediate)
     return engine
 
 
-def _configure_sqlite_connection(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+def _configure_sqlite_connection(
+    dbapi_connection: Any, _record: ConnectionPoolEntry, *, busy_timeout_ms: int
+) -> None:
     assert isinstance(dbapi_connection, sqlite3.Connection)
     # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin (the module's implicit
     # BEGIN breaks SAVEPOINTs and would start deferred transactions); see `_begin_immediate`.
@@ -69,7 +122,7 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: ConnectionPoolE
     try:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         # Durable at every checkpoint and safe against corruption in WAL mode, without an fsync per commit.
         cursor.execute("PRAGMA synchronous=NORMAL")
     finally:

@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 import storage
 from vocwatch import jobs
@@ -515,4 +516,18 @@ def main() -> None:
         err_console.print(f"[red]error:[/red] {exc.message}", highlight=False)
         if exc.fix:
             err_console.print(f"[yellow]fix:[/yellow] {exc.fix}", highlight=False)
+        sys.exit(1)
+    except OperationalError as exc:  # unreachable, restarting or locked: one line and the fix, too
+        if _state.debug:
+            raise
+        locked = storage.engine.is_transient_error(exc) and "sqlite" in type(exc.orig).__module__
+        fix = (
+            "another process holds the SQLite write lock: retry (database_url ?timeout=SECONDS sets the wait)"
+            if locked
+            else "check that the database in database_url is running and reachable, then retry"
+        )
+        err_console.print(
+            f"[red]error:[/red] database unavailable: {storage.engine.describe_error(exc)}", highlight=False
+        )
+        err_console.print(f"[yellow]fix:[/yellow] {fix}", highlight=False)
         sys.exit(1)

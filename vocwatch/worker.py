@@ -10,6 +10,11 @@ against the same PostgreSQL database:
   called (`notifier.dispatcher`), so two dispatchers never post the same alert.
 
 A worker stops after SIGTERM/SIGINT once its current batch is stored, or when `stop` is set.
+
+A worker outlives a database that goes away for a while (PostgreSQL restarted, a SQLite write lock held
+past the busy timeout): the failed batch is logged as one line and retried with backoff (0.5 s doubling
+up to 30 s), and an analysis worker gives the claims of a batch whose results could not be stored back at
+once, so that they wait for no lease. Any other error stops the worker as before.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from datetime import timedelta
 from types import FrameType
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+
 import storage
 from vocwatch import jobs
 from vocwatch.wiring import App
@@ -34,6 +41,10 @@ from vocwatch.wiring import App
 __all__ = ["WorkerTotals", "make_worker_id", "run_analysis_worker", "run_dispatch_worker", "stop_on_signals"]
 
 logger = logging.getLogger(__name__)
+
+# Backoff between attempts while the database is unavailable: first wait, doubled per failure up to max.
+RETRY_FIRST_S = 0.5
+RETRY_MAX_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -77,11 +88,28 @@ def run_analysis_worker(
     analyzer = app.analyzer
     worker = worker_id or make_worker_id()
     lease = timedelta(seconds=settings.worker.lease_s)
+    give_back = False  # a batch failed on the database: its claims go back before the next claim
 
     def one_batch() -> int:
-        batch = jobs.analyze_leased(
-            app.sessions, analyzer, rules, worker=worker, lease=lease, batch_size=settings.model.batch_size
-        )
+        nonlocal give_back
+        if give_back:
+            with app.sessions.begin() as session:
+                released = storage.mentions.release_claims(session, worker=worker)
+            give_back = False
+            if released:
+                logger.warning("gave back %d mention(s) of the batch that could not be stored", released)
+        try:
+            batch = jobs.analyze_leased(
+                app.sessions,
+                analyzer,
+                rules,
+                worker=worker,
+                lease=lease,
+                batch_size=settings.model.batch_size,
+            )
+        except DBAPIError:
+            give_back = True  # nothing of the batch was stored (one transaction), whatever the error
+            raise
         if batch.claimed != batch.stored:
             logger.warning(
                 "%d mention(s) of this batch were taken over by another worker", batch.claimed - batch.stored
@@ -112,10 +140,28 @@ def _loop(
     one_batch: Callable[[], int], *, stop: threading.Event, idle_sleep_s: float, exit_when_idle: bool
 ) -> WorkerTotals:
     """Run `one_batch` until stopped; it returns items done, 0 when it must wait for work that others hold,
-    or -1 when there is no work at all. Sleeps `idle_sleep_s` whenever it did nothing."""
-    batches = done = 0
+    or -1 when there is no work at all. Sleeps `idle_sleep_s` whenever it did nothing, and backs off while
+    the database is unavailable (`storage.engine.is_transient_error`); other errors propagate."""
+    batches = done = failures = 0
     while not stop.is_set():
-        count = one_batch()
+        try:
+            count = one_batch()
+        except DBAPIError as exc:
+            if not storage.engine.is_transient_error(exc):
+                raise
+            failures += 1
+            delay = min(RETRY_FIRST_S * 2 ** (failures - 1), RETRY_MAX_S)
+            logger.warning(
+                "database unavailable (attempt %d), retrying in %.1f s: %s",
+                failures,
+                delay,
+                storage.engine.describe_error(exc),
+            )
+            stop.wait(delay)
+            continue
+        if failures:
+            logger.warning("database available again after %d failed attempt(s)", failures)
+            failures = 0
         if count > 0:
             batches, done = batches + 1, done + count
             continue

@@ -29,7 +29,7 @@ def test_a_runspec_with_redis_gets_the_scrapy_redis_scheduler_with_round_keys() 
         }
     )
     settings = crawl_settings(spec)
-    assert settings["SCHEDULER"] == "scrapy_redis.scheduler.Scheduler"
+    assert settings["SCHEDULER"] == "crawlers.frontier.FrontierScheduler"  # scrapy-redis, failing clearly
     assert settings["DUPEFILTER_CLASS"] == "scrapy_redis.dupefilter.RFPDupeFilter"
     assert settings.getbool("SCHEDULER_PERSIST")  # other workers still read the frontier
     # scrapy-redis formats keys with `% {"spider": name}`: a literal % must survive it
