@@ -13,14 +13,43 @@ each (`clauses`, `aspects`), and a churn risk (`churn`); `hf_classifier` lets an
 sequence-classification model replace the sentiment head.
 """
 
-from sentiment.analyzer import Analyzer, default_heads_dir, load_analyzer
-from sentiment.encoder import Encoder
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from sentiment.errors import ModelFormatError, ModelNotFoundError, SentimentError
-from sentiment.heads import ClassifierHead, FeatureSpec
-from sentiment.hf_classifier import SequenceClassifier
-from sentiment.prepare import default_model_name, prepare_default_model
 from sentiment.taxonomy import TopicDefinition, taxonomy_version
 from sentiment.types import Analysis, SentimentLabel, TopicScore
+
+if TYPE_CHECKING:
+    from sentiment.analyzer import Analyzer, default_heads_dir, load_analyzer
+    from sentiment.encoder import Encoder
+    from sentiment.heads import ClassifierHead, FeatureSpec
+    from sentiment.hf_classifier import SequenceClassifier
+    from sentiment.prepare import default_model_name, prepare_default_model
+
+# The parts that import torch and transformers load on first use (PEP 562), so that commands which never
+# run the model (`vocwatch crawl`, `serve`, `worker dispatch`) start in a fraction of the time.
+_LAZY = {
+    "Analyzer": "sentiment.analyzer",
+    "default_heads_dir": "sentiment.analyzer",
+    "load_analyzer": "sentiment.analyzer",
+    "Encoder": "sentiment.encoder",
+    "ClassifierHead": "sentiment.heads",
+    "FeatureSpec": "sentiment.heads",
+    "SequenceClassifier": "sentiment.hf_classifier",
+    "default_model_name": "sentiment.prepare",
+    "prepare_default_model": "sentiment.prepare",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sentiment' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Analysis",
