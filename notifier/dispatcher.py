@@ -21,7 +21,8 @@ A crash between 1 and 3 leaves the alert in `sending`. `reconcile_sending()` (ru
 periodically) looks for each such alert's message in the channel history by its metadata: found → `sent`
 with that `ts` (no repost); not found → `pending` again, so it is sent exactly once more. Thread replies
 are looked up in their thread (`conversations.replies`); a stuck `update` is simply queued again, since
-repeating `chat.update` with the same content changes nothing.
+repeating `chat.update` with the same content changes nothing, unless a later update of the incident
+exists: then it is superseded (marked sent), as re-sending it would put an older state over a newer one.
 
 Review-UI case actions (`kind = case_update`) are replies in the thread of their mention's alert: in the
 incident's thread when the mention belongs to one (queued as `reply` on that incident), otherwise under the
@@ -57,6 +58,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 from slack_sdk.web import SlackResponse
+from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from storage import alerts as outbox
@@ -599,12 +601,28 @@ class Dispatcher:
                         session, alert.incident_id, ts=posted.ts, channel_id=posted.channel_id
                     )
                 logger.info("alert %d was already in Slack (ts %s); marked sent", alert.id, posted.ts)
+            elif alert.action == AlertAction.UPDATE and _newer_update_queued(session, row):
+                # A later update of the incident (queued or sent) carries a newer state; sending this
+                # one again could put its older state back over it.
+                outbox.mark_sent(
+                    row, ts=alert.parent_ts or "", channel_id=alert.parent_channel_id or "", now=now
+                )
+                row.last_error = "superseded by a newer update of the incident"
+                logger.info("alert %d: a newer update of its incident supersedes it", alert.id)
             else:
                 outbox.mark_retry(
                     row, error="not found in Slack after an interrupted send", next_attempt_at=now
                 )
                 logger.info("alert %d was not in Slack; queued to send again", alert.id)
             return True
+
+
+def _newer_update_queued(session: Session, row: Alert) -> bool:
+    """Whether the incident of update `row` has a later update row (updates coalesce into the latest)."""
+    later = select(Alert.id).where(
+        Alert.incident_id == row.incident_id, Alert.action == AlertAction.UPDATE, Alert.id > row.id
+    )
+    return session.scalar(later.limit(1)) is not None
 
 
 class _NoParentError(Exception):
