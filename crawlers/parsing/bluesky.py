@@ -19,6 +19,7 @@ from crawlers.items import MentionItem
 from crawlers.parsing.jsonapi import (
     ApiPage,
     as_count,
+    as_cursor,
     as_list,
     as_mapping,
     as_str,
@@ -43,15 +44,17 @@ def read_bluesky(response: Response, *, source: str) -> ApiPage:
     document = as_mapping(read_json(response))
     posts = [as_mapping(post) for post in as_list(document.get("posts"))]
     items = tuple(_post(post, source=source) for post in posts)
-    cursor = as_str(document.get("cursor"))
+    cursor = as_cursor(document.get("cursor"))
     next_url = add_or_replace_parameter(response.url, "cursor", cursor) if cursor and posts else None
     return ApiPage(items=items, next_url=next_url)
 
 
 def expand_links(text: str, facets: Any) -> str:
     """Replace each link facet's shown text with its full URI. Offsets count UTF-8 bytes, not characters;
-    a facet whose offsets do not fit the text is ignored rather than trusted."""
-    data = text.encode("utf-8")
+    a facet whose offsets do not fit the text is ignored rather than trusted. A lone surrogate (a JSON
+    `\\ud800` escape) in the text or a URI is kept as it came, as every parser does (the store pipeline
+    replaces it); `surrogatepass` lets it through the byte arithmetic instead of losing the page."""
+    data = text.encode("utf-8", "surrogatepass")
     links: list[tuple[int, int, str]] = []
     for facet in facets if isinstance(facets, list) else ():
         facet = as_mapping(facet)
@@ -68,8 +71,11 @@ def expand_links(text: str, facets: Any) -> str:
         if isinstance(start, int) and isinstance(end, int) and uri and 0 <= start < end <= len(data):
             links.append((start, end, uri))
     for start, end, uri in sorted(links, reverse=True):  # from the end: earlier offsets stay valid
-        data = data[:start] + uri.encode("utf-8") + data[end:]
-    return data.decode("utf-8", errors="replace")
+        data = data[:start] + uri.encode("utf-8", "surrogatepass") + data[end:]
+    try:
+        return data.decode("utf-8", errors="surrogatepass")
+    except UnicodeDecodeError:  # a facet's offsets cut a character in two
+        return data.decode("utf-8", errors="replace")
 
 
 def _post(post: Mapping[str, Any], *, source: str) -> MentionItem:

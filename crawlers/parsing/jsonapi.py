@@ -27,6 +27,7 @@ __all__ = [
     "MAX_COUNT",
     "ApiPage",
     "as_count",
+    "as_cursor",
     "as_list",
     "as_mapping",
     "as_str",
@@ -91,6 +92,22 @@ def as_str(value: Any) -> str | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     return None
+
+
+def as_cursor(value: Any) -> str | None:
+    """A cursor or id to send back in the next page's URL (`after`, `cursor`, `max_id`), else None.
+
+    Like `as_str`, but a string holding a lone surrogate (a JSON `\\ud800` escape) is None: it cannot be
+    encoded into a URL, and the listing ends there rather than the whole page being lost to an error.
+    """
+    text = as_str(value)
+    if text is None:
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return text
 
 
 def as_count(value: Any) -> int | None:

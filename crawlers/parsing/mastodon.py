@@ -23,6 +23,7 @@ from crawlers.items import MentionItem
 from crawlers.parsing.jsonapi import (
     ApiPage,
     as_count,
+    as_cursor,
     as_list,
     as_mapping,
     as_str,
@@ -50,7 +51,7 @@ def read_mastodon(response: Response, *, source: str) -> ApiPage:
     )
     statuses = [as_mapping(status) for status in statuses]
     items = tuple(_status(status, source=source) for status in statuses if not status.get("reblog"))
-    ids = [as_str(status.get("id")) for status in statuses]
+    ids = [as_cursor(status.get("id")) for status in statuses]
     next_url = link_header_next(response)
     if next_url is None and not isinstance(document, list) and ids and ids[-1]:
         limit = url_query_parameter(response.url, "limit")

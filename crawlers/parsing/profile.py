@@ -33,6 +33,7 @@ from w3lib.encoding import resolve_encoding
 from crawlers.items import MentionItem
 from crawlers.parsing.dates import DEFAULT_TIMEZONE, parse_date, parse_timezone
 from crawlers.parsing.encoding import detect_encoding
+from crawlers.parsing.links import join_url
 from crawlers.parsing.text import html_to_text, normalise_whitespace
 
 __all__ = ["ProfilePage", "ProfileRules", "decode_page", "parse_profile", "read_profile"]
@@ -144,8 +145,9 @@ def read_profile(
         author = _value(node, rules.author, rules)
         date_text = _value(node, rules.date, rules)
         link = _href(node, rules.link, rules)
-        url = page.urljoin(link) if link else page.url
-        own_id = _value(node, rules.id, rules) or (url if link else None)
+        joined = join_url(page, link) if link else None  # None too for a link that is not a URL
+        url = joined or page.url
+        own_id = _value(node, rules.id, rules) or joined
         items.append(
             MentionItem(
                 source=source,
@@ -164,7 +166,7 @@ def read_profile(
     next_link = _href(page.selector, rules.next_page, rules)
     return ProfilePage(
         items=tuple(items),
-        next_url=page.urljoin(next_link) if next_link else None,
+        next_url=join_url(page, next_link) if next_link else None,
         encoding=page.encoding,
     )
 
@@ -191,11 +193,16 @@ def _value(node: Selector, rule: str | None, rules: ProfileRules) -> str | None:
 
 
 def _href(node: Selector, rule: str | None, rules: ProfileRules) -> str | None:
-    """A link rule may select a string (`::attr(href)`) or the `<a>` itself, whose href is taken."""
+    """A link rule may select a string (`::attr(href)`) or the `<a>` itself, whose href is taken; an
+    XPath number or boolean (`count(...)`) is no link. `root.get`, not `match.attrib`: attrib reads every
+    attribute, and lxml raises on a name with a control character that its HTML parser let through."""
     if rule is None:
         return None
     for match in _select(node, rule, rules):
-        value = match.root if isinstance(match.root, str) else match.attrib.get("href")
+        root = match.root
+        value: str | None = root if isinstance(root, str) else None
+        if isinstance(root, etree._Element):
+            value = root.get("href")
         if value and value.strip():
             return value.strip()
     return None

@@ -20,6 +20,7 @@ from crawlers.items import MentionItem
 from crawlers.parsing.jsonapi import (
     ApiPage,
     as_count,
+    as_cursor,
     as_list,
     as_mapping,
     as_str,
@@ -47,7 +48,7 @@ def read_reddit(response: Response, *, source: str) -> ApiPage:
         return ApiPage(items=tuple(items), ordered=False)
     listing = as_mapping(document)
     items = list(_walk(listing, source=source))
-    after = as_str(as_mapping(listing.get("data")).get("after"))
+    after = as_cursor(as_mapping(listing.get("data")).get("after"))
     next_url = add_or_replace_parameter(response.url, "after", after) if after and items else None
     return ApiPage(items=tuple(items), next_url=next_url)
 
@@ -113,5 +114,8 @@ def _web_url(permalink: str | None) -> str:
     """The permalink on www.reddit.com without its query (`?ref=search_posts` would break dedup)."""
     if not permalink:
         return ""
-    parts = urlsplit(permalink)
+    try:
+        parts = urlsplit(permalink)
+    except ValueError:  # "//[x": not a link at all (urllib's IPv6 and NFKC netloc checks)
+        return ""
     return WEB_URL + urlunsplit(("", "", parts.path, "", ""))

@@ -14,6 +14,7 @@ review marked up in two syntaxes is yielded once.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import html
 import json
@@ -22,7 +23,6 @@ import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, tzinfo
 from typing import Any
-from urllib.parse import urljoin
 
 import attrs
 import extruct  # type: ignore[import-untyped]  # extruct ships no type hints
@@ -30,6 +30,7 @@ from scrapy.http import Response
 
 from crawlers.items import MentionItem
 from crawlers.parsing.dates import parse_date
+from crawlers.parsing.links import join_url
 from crawlers.parsing.profile import decode_page
 from crawlers.parsing.text import clean_text
 
@@ -101,7 +102,7 @@ def read_reviews(
     url = page_url or _canonical(page) or page.url
     # Control characters make extruct's microdata (lxml) pass fail, and extruct then raises KeyError.
     text = _XML_INCOMPATIBLE.sub("", page.text)
-    data = extruct.extract(text, base_url=page.url, syntaxes=_SYNTAXES, uniform=True, errors="log")
+    data = _extract(text, page.url)
     ordered_roots: list[Any] = [*data.get("json-ld", []), *data.get("microdata", [])]
     rdfa_roots = _rdfa_nodes(data.get("rdfa", []))
     roots = [*ordered_roots, *rdfa_roots]
@@ -124,6 +125,23 @@ def read_reviews(
         aggregate=_aggregate(aggregates[0], page_scale) if aggregates else None,
         next_url=_next_url(page, next_selector),
     )
+
+
+def _extract(text: str, url: str) -> dict[str, Any]:
+    """extruct's output per syntax. When one syntax's extractor fails (logged), `uniform=True` then raises
+    KeyError looking for its output (extruct 0.18), which would lose the other syntaxes' reviews too: a
+    microdata `href="http://[::1"` (urllib's ValueError) must not hide the page's JSON-LD. The syntaxes
+    are then read one by one, each on its own."""
+    options: dict[str, Any] = {"base_url": url, "uniform": True, "errors": "log"}
+    try:
+        data: dict[str, Any] = extruct.extract(text, syntaxes=_SYNTAXES, **options)
+        return data
+    except KeyError:
+        data = {}
+    for syntax in _SYNTAXES:
+        with contextlib.suppress(KeyError):
+            data.update(extruct.extract(text, syntaxes=[syntax], **options))
+    return data
 
 
 def normalise_rating(value: Any, scale: RatingScale) -> float | None:
@@ -164,7 +182,7 @@ def _to_item(
     return MentionItem(
         source=source,
         external_id=external_id if text else "",  # a review without text is malformed: counted, not stored
-        url=urljoin(page_url, _string(node.get("url"))),  # the review's own link, else the page
+        url=join_url(page_url, _string(node.get("url"))) or page_url,  # the review's own link, else the page
         text=text,
         raw=json.dumps(node, ensure_ascii=False, sort_keys=True, separators=(",", ":")),
         title=title,
@@ -320,7 +338,7 @@ def _short(iri: str) -> str:
 
 def _canonical(page: Response) -> str | None:
     href = page.css('link[rel="canonical"]::attr(href)').get()
-    return page.urljoin(href.strip()) if href and href.strip() else None
+    return join_url(page, href.strip()) if href and href.strip() else None
 
 
 def _next_url(page: Response, selector: str | None) -> str | None:
@@ -331,5 +349,6 @@ def _next_url(page: Response, selector: str | None) -> str | None:
     ).get()
     if not href and selector:
         found = page.css(selector)
-        href = found.get() if "::" in selector else found.attrib.get("href")
-    return page.urljoin(href.strip()) if href and href.strip() else None
+        # not `found.attrib`: it reads every attribute, and lxml raises on a name with a control character
+        href = found.get() if "::" in selector else found[0].root.get("href") if found else None
+    return join_url(page, href.strip()) if href and href.strip() else None

@@ -25,6 +25,7 @@ from scrapy.http import Response
 from crawlers.errors import FeedError
 from crawlers.items import MentionItem
 from crawlers.parsing.encoding import detect_encoding
+from crawlers.parsing.links import join_url
 from crawlers.parsing.text import clean_text, normalise_whitespace
 
 __all__ = ["FeedPage", "parse_feed", "read_feed"]
@@ -68,7 +69,10 @@ def read_feed(response: Response, *, source: str) -> FeedPage:
         headers["content-type"] = f"application/xml; charset={encoding}"
     if language := _header(response, "Content-Language"):
         headers["content-language"] = language
-    parsed = feedparser.parse(io.BytesIO(response.body), response_headers=headers)
+    try:
+        parsed = feedparser.parse(io.BytesIO(response.body), response_headers=headers)
+    except ValueError as exc:  # feedparser lets some escape: `encoding="ut\0f-8"` on an undecodable body
+        raise FeedError(f"{response.url}: not readable as a feed: {exc!s:.200}") from None
     if not parsed.get("version") and not parsed.entries:
         reason = f": {parsed.get('bozo_exception')!s:.200}" if parsed.get("bozo") else ""
         raise FeedError(f"{response.url}: not an RSS/Atom feed{reason}")
@@ -79,14 +83,15 @@ def read_feed(response: Response, *, source: str) -> FeedPage:
     items = tuple(_to_item(entry, response, source=source, feed_lang=feed_lang) for entry in parsed.entries)
     feed_title = normalise_whitespace(feed.get("title") or "") or None
     next_url = _link(feed, "next")
-    return FeedPage(items=items, next_url=response.urljoin(next_url) if next_url else None, title=feed_title)
+    next_page = join_url(response, next_url) if next_url else None
+    return FeedPage(items=items, next_url=next_page, title=feed_title)
 
 
 def _to_item(
     entry: Mapping[str, Any], response: Response, *, source: str, feed_lang: str | None
 ) -> MentionItem:
     link = (entry.get("feedburner_origlink") or entry.get("link") or "").strip()
-    url = response.urljoin(link) if link else ""
+    url = (join_url(response, link) or "") if link else ""
     title = _clean_detail(entry, "title") or None
     text = _body_text(entry) or title or ""
     return MentionItem(

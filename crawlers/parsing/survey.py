@@ -145,19 +145,26 @@ def _csv_records(text: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
     except csv.Error:
         dialect = csv.excel
     reader = csv.reader(io.StringIO(text, newline=""), dialect)
-    header = next(reader, None)
+    # csv.Error: a quote left open swallows the rest of the file into one field, past csv's field limit.
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise ValueError(f"line 1: the header is not readable as CSV: {exc}") from None
     if header is None:
         return
     keys = [_key(name) for name in header]
     line = reader.line_num
-    for row in reader:
-        start, line = line + 1, reader.line_num
-        if not any(cell.strip() for cell in row):
-            continue  # blank lines
-        if len(row) != len(keys):
-            yield f"line {start}", {"\0error": f"{len(row)} cells, the header has {len(keys)}"}
-            continue
-        yield f"line {start}", dict(zip(keys, row, strict=True))
+    try:
+        for row in reader:
+            start, line = line + 1, reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue  # blank lines
+            if len(row) != len(keys):
+                yield f"line {start}", {"\0error": f"{len(row)} cells, the header has {len(keys)}"}
+                continue
+            yield f"line {start}", dict(zip(keys, row, strict=True))
+    except csv.Error as exc:
+        yield f"line {line + 1}", {"\0error": f"not readable as CSV from here on ({exc}): a quote left open?"}
 
 
 def _json_records(text: str) -> Iterator[tuple[str, Mapping[str, Any]]]:

@@ -19,6 +19,10 @@ __all__ = ["clean_text", "html_to_text", "normalise_whitespace"]
 # Zero-width and BOM characters: invisible, but they break the content hash and word matching.
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # lxml refuses them; no text needs them
+# A character reference to one of them (`&#x13;`, `&#19;`): the HTML parser turns it into the character.
+_CONTROL_REFERENCE = re.compile(
+    r"&#(?:[xX]0*(?:[0-8bBcCeEfF]|1[0-9a-fA-F]|7[fF])(?![0-9a-fA-F])|0*(?:[0-8]|1[124-9]|2[0-9]|3[01]|127)(?![0-9]));?"
+)
 _HTML_SPACE = re.compile(r"[ \t\n\r\f]+")  # what HTML collapses (NBSP is not HTML whitespace)
 _SPACES = re.compile(r"[^\S\n]+")  # any whitespace but a newline (incl. NBSP and the ideographic space)
 _BLANK_LINES = re.compile(r"\n{3,}")
@@ -70,7 +74,7 @@ def html_to_text(html: str) -> str:
     decoded. Libraries built for search indexing (html-text) insert a space between every inline
     element, which corrupts Chinese text, hence this small renderer over lxml.
     """
-    html = _CONTROL.sub("", html)
+    html = _CONTROL_REFERENCE.sub("", _CONTROL.sub("", html))
     if not html.strip():
         return ""
     root = lxml.html.fragment_fromstring(html, create_parent="div")
