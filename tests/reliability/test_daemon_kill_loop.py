@@ -82,6 +82,10 @@ from vocwatch.wiring import build_app
 pytestmark = pytest.mark.integration
 
 PHASES = ("startup", "crawl", "analysis", "dispatch")
+# The default (CI) run aims one kill at each phase whose timing the test controls. A dispatch kill needs
+# a post in flight at that moment, which depends on what earlier daemons left undelivered; the long run
+# must land kills in every phase, and tests/reliability/test_crash_loops.py kills the dispatcher alone.
+CI_TARGETS = ("startup", "crawl", "analysis")
 BATCH_SIZE = 4  # analysis batches: several per crawl, so a kill can land between and inside them
 PAGE_STALL_S = 0.3  # each feed page answers this late: a crawl lasts long enough to be killed in
 # Slack answers a post this long after storing it: dispatch lags analysis (the long run's hundreds of
@@ -380,7 +384,7 @@ def test_killing_the_daemon_again_and_again_loses_nothing_and_does_nothing_twice
     long_run: bool,
 ) -> None:
     began = time.monotonic()
-    kills_wanted = 50 if long_run else len(PHASES)
+    kills_wanted = 50 if long_run else len(CI_TARGETS)
     rng = random.Random(1010)
     with (
         FaultServer() as site,
@@ -409,7 +413,7 @@ def test_killing_the_daemon_again_and_again_loses_nothing_and_does_nothing_twice
                         rng.choice(feeds).publish(rng.randint(10, 40))  # the forum keeps talking
                     target = loop.choose_target()
                 else:
-                    target = PHASES[len(loop.kills)]
+                    target = CI_TARGETS[len(loop.kills)]
                 kill = loop.kill_round(target, group_kills=long_run)
                 if long_run:  # progress of a run that takes minutes (visible with -s)
                     print(f"kill {len(loop.kills)}: {kill} at {time.monotonic() - began:.0f} s", flush=True)

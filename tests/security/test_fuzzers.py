@@ -19,6 +19,7 @@ import importlib.util
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 from collections.abc import Callable
@@ -75,6 +76,14 @@ def corpus_of(harness: Path) -> Path:
     return FUZZ / "corpus" / harness.stem.removeprefix("fuzz_")
 
 
+def rss_limit_mb() -> int:
+    """1 GB above this process's peak RSS. libFuzzer reads the peak through getrusage, and Linux carries
+    a process's peak RSS across fork and execve: a harness started from a test process that holds
+    models (1.6 GB in the full suite) would start "over" a fixed 1 GB limit without allocating anything.
+    """
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024 + 1024
+
+
 def run_harness(harness: Path, workdir: Path) -> FuzzRun:
     """Run one harness: new inputs go to a scratch corpus (the first directory, which libFuzzer writes
     to), the committed seeds are only read, crash files land in `workdir`."""
@@ -85,7 +94,7 @@ def run_harness(harness: Path, workdir: Path) -> FuzzRun:
         str(harness),
         "-seed=1",
         f"-max_total_time={SECONDS}",
-        "-rss_limit_mb=1024",
+        f"-rss_limit_mb={rss_limit_mb()}",
         "-timeout=30",  # per input; generous: a loaded CI machine, and dateparser takes seconds on first use
         "-print_final_stats=1",
         f"-artifact_prefix={workdir}/",

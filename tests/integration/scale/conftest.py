@@ -55,6 +55,9 @@ class Process:
     def __init__(self, config: Path, *args: str, log: Path) -> None:
         self.log = log
         env = {k: v for k, v in os.environ.items() if not k.startswith("VOCWATCH_")}
+        # One torch thread per worker process, as docs/scaling.md advises: workers side by side with a
+        # thread per core each oversubscribe the cores (docs/benchmarks.md: x0.67 against x1.57).
+        env["OMP_NUM_THREADS"] = "1"
         self._output = log.open("wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "vocwatch", "--config", str(config), *args],

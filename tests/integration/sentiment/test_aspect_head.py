@@ -96,7 +96,8 @@ def test_score_aspects_reads_covered_pairs_through_the_aspect_head_and_others_fr
     np.testing.assert_allclose(got, expected, atol=1e-5)
     assert scores[0] == scores[3]  # a repeated pair is encoded once and answered twice
     clause_based = dataclasses.replace(analyzer, aspect=None).score_aspects([*covered, *uncovered])
-    assert scores[len(covered) :] == clause_based[len(covered) :]
+    for own, by_clauses in zip(scores[len(covered) :], clause_based[len(covered) :], strict=True):
+        assert own == pytest.approx(by_clauses, abs=1e-6)  # other batch neighbours: float noise only
     assert scores[: len(covered)] != clause_based[: len(covered)]
 
 
