@@ -8,7 +8,7 @@ from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage._dialect import insert_for
@@ -187,14 +187,7 @@ def lock_new(session: Session, *, mention_ids: Collection[int]) -> list[Mention]
     analyzer) is left out, so no mention gets a second analysis. Rows are locked without SKIP LOCKED: a
     concurrent store either committed before (left out) or waits for this one (and then leaves them out).
     """
-    stmt = (
-        select(Mention)
-        .where(Mention.id.in_(list(mention_ids)), Mention.status == MentionStatus.NEW)
-        .order_by(Mention.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return list(session.scalars(stmt))
+    return _lock_still_new(session, mention_ids)
 
 
 def claim_with_lease(
@@ -272,13 +265,16 @@ def lock_own_claims(session: Session, *, worker: str, mention_ids: Collection[in
     never writes a second analysis. Rows are locked without SKIP LOCKED: the takeover either committed
     before (left out) or waits for this transaction (and then finds the mention analyzed).
     """
+    return _lock_still_new(session, mention_ids, Mention.claimed_by == worker)
+
+
+def _lock_still_new(
+    session: Session, mention_ids: Collection[int], *also: ColumnElement[bool]
+) -> list[Mention]:
+    """The mentions of `mention_ids` still `new` (and matching `also`), locked, read fresh from the row."""
     stmt = (
         select(Mention)
-        .where(
-            Mention.id.in_(list(mention_ids)),
-            Mention.status == MentionStatus.NEW,
-            Mention.claimed_by == worker,
-        )
+        .where(Mention.id.in_(list(mention_ids)), Mention.status == MentionStatus.NEW, *also)
         .order_by(Mention.id)
         .with_for_update()
         .execution_options(populate_existing=True)
