@@ -4,6 +4,12 @@ StorePipeline batches: one transaction per batch (VOCWATCH_STORE_BATCH_SIZE, and
 close), run in a worker thread so a database busy with the analyzer never stalls the crawl's event loop.
 A batch is committed on its own, so a crawl killed half-way keeps every batch it flushed, and the next
 run's ON CONFLICT DO NOTHING makes the replay harmless.
+
+A batch that meets an unavailable database (SQLite's write lock held past the busy timeout by the
+analyzer and dispatcher, PostgreSQL restarting) is tried again with exponential backoff, up to
+VOCWATCH_STORE_ATTEMPTS times in all: SQLite's busy handler is not fair, so under a steady stream of
+other writers one wait can time out although the database is fine. Only when every attempt failed is the
+batch counted as failed (the run then ends `failed` and the next one fetches it again).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from scrapy.statscollectors import StatsCollector
 from scrapy.utils.asyncio import run_in_thread
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 import storage
 from crawlers.errors import RunSpecError
@@ -64,6 +71,8 @@ class StorePipeline:
         touchpoint: str | None,
         stats: StatsCollector,
         batch_size: int = 50,
+        store_attempts: int = 5,
+        retry_wait_s: float = 0.5,
         engine: Engine | None = None,
         authors: AuthorPolicy | None = None,
     ) -> None:
@@ -72,6 +81,13 @@ class StorePipeline:
         self._touchpoint = touchpoint
         self._stats = stats
         self._batch_size = batch_size
+        self._retrying = Retrying(
+            retry=retry_if_exception(storage.engine.is_transient_error),
+            stop=stop_after_attempt(max(1, store_attempts)),
+            wait=wait_exponential_jitter(initial=retry_wait_s, max=30 * retry_wait_s, jitter=retry_wait_s),
+            before_sleep=self._log_retry,
+            reraise=True,
+        )
         self._engine = engine  # disposed at close when the pipeline made it
         self._authors = authors or AuthorPolicy()
         self._source: SourceRecord | None = None
@@ -96,6 +112,8 @@ class StorePipeline:
             touchpoint=crawler.settings.get("VOCWATCH_DEFAULT_TOUCHPOINT"),
             stats=crawler.stats,
             batch_size=crawler.settings.getint("VOCWATCH_STORE_BATCH_SIZE", 50),
+            store_attempts=crawler.settings.getint("VOCWATCH_STORE_ATTEMPTS", 5),
+            retry_wait_s=crawler.settings.getfloat("VOCWATCH_STORE_RETRY_WAIT_S", 0.5),
             engine=engine,
             authors=authors,
         )
@@ -125,7 +143,7 @@ class StorePipeline:
         if not batch:
             return
         try:
-            result = await run_in_thread(self._insert, batch)
+            result = await run_in_thread(self._retrying, self._insert, batch)
         except Exception as exc:
             # Counted, not raised: the crawl goes on, and the ledger marks the run failed (no cursor
             # advance), so the next run fetches these items again. The first cause goes in its error line.
@@ -138,6 +156,16 @@ class StorePipeline:
         self._stats.inc_value("vocwatch/items_new", len(result.new_ids))
         self._stats.inc_value("vocwatch/items_duplicate", result.duplicates)
         self._stats.inc_value("vocwatch/items_copies", result.copies)
+
+    def _log_retry(self, state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome is not None else None
+        logger.warning(
+            "database unavailable storing a batch of %s (attempt %d), retrying in %.1f s: %s",
+            self._source_name,
+            state.attempt_number,
+            state.upcoming_sleep,
+            storage.engine.describe_error(error) if error is not None else "?",
+        )
 
     def _insert(self, batch: list[MentionItem]) -> storage.InsertResult:
         assert self._source is not None, "open_spider() loads the source first"

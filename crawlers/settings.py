@@ -46,6 +46,10 @@ REMOTE_CONTROL_ENABLED = False
 
 # Storage: batched inserts, one transaction per batch (what a killed crawl had flushed stays stored).
 VOCWATCH_STORE_BATCH_SIZE = 50
+# A batch that meets a locked or unavailable database is tried this many times in all, waiting about
+# 0.5 s, 1 s, 2 s, 4 s between attempts (StorePipeline).
+VOCWATCH_STORE_ATTEMPTS = 5
+VOCWATCH_STORE_RETRY_WAIT_S = 0.5
 
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"

@@ -5,7 +5,9 @@ writes while the daemon analyzes): WAL so readers never block the writer, foreig
 off per connection), a busy timeout instead of instant "database is locked", and BEGIN IMMEDIATE so that
 a transaction takes the write lock when it starts. A deferred BEGIN would upgrade to a writer mid-way and
 fail at once with SQLITE_BUSY whenever another process wrote first, regardless of the busy timeout.
-The busy timeout is 30 s unless the URL sets the driver's own `?timeout=SECONDS`.
+A transaction that only reads (`read_only`) begins deferred instead: in WAL mode it then waits for no
+writer and no writer waits for it. The busy timeout is 30 s unless the URL sets the driver's own
+`?timeout=SECONDS`.
 
 A database that goes away for a while (PostgreSQL restarted, a SQLite lock held past the busy timeout)
 raises `sqlalchemy.exc.OperationalError`. Long-running loops retry those (`is_transient_error`) and log
@@ -16,6 +18,8 @@ replaced at checkout (`pool_pre_ping`).
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +37,11 @@ __all__ = [
     "is_transient_error",
     "make_engine",
     "make_session_factory",
+    "read_only",
 ]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+_READ_ONLY = "vocwatch_read_only"  # a connection execution option: see `read_only`
 
 
 def make_engine(url: str) -> Engine:
@@ -60,6 +66,17 @@ def make_engine(url: str) -> Engine:
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions whose objects stay readable after commit: stages hand rows on after their transaction."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def read_only(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A session in a transaction that only reads: on SQLite it begins deferred, so it neither waits for
+    nor holds the database's single write lock (a write in it would fail with SQLITE_BUSY under load, and
+    that is the caller's bug). On PostgreSQL it is an ordinary transaction.
+    """
+    with sessions() as session, session.begin():
+        session.connection(execution_options={_READ_ONLY: True})
+        yield session
 
 
 def is_transient_error(error: BaseException) -> bool:
@@ -107,7 +124,7 @@ def _make_sqlite_engine(url: URL) -> Engine:
         _configure_sqlite_connection(dbapi_connection, record, busy_timeout_ms=busy_timeout_ms)
 
     event.listen(engine, "connect", configure)
-    event.listen(engine, "begin", _begin_immediate)
+    event.listen(engine, "begin", _begin)
     return engine
 
 
@@ -116,7 +133,7 @@ def _configure_sqlite_connection(
 ) -> None:
     assert isinstance(dbapi_connection, sqlite3.Connection)
     # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin (the module's implicit
-    # BEGIN breaks SAVEPOINTs and would start deferred transactions); see `_begin_immediate`.
+    # BEGIN breaks SAVEPOINTs and would start deferred transactions); see `_begin`.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
@@ -129,5 +146,6 @@ def _configure_sqlite_connection(
         cursor.close()
 
 
-def _begin_immediate(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+def _begin(connection: Connection) -> None:
+    read_only = connection.get_execution_options().get(_READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")

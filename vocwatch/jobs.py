@@ -97,13 +97,13 @@ def analyze_pending(
 ) -> int:
     """Analyze one batch of new mentions; returns how many were read (0 means the queue is empty).
 
-    The model runs with no transaction open (on SQLite an open transaction is the database's write lock,
-    and the crawl and the dispatcher must write meanwhile). The analysis rows, the touchpoint, the outbox
-    alert and the review case are then committed together with the status change of the mentions still
-    `new`: a crash leaves the batch `new`, to be read again; a mention analyzed meanwhile elsewhere is
-    not analyzed twice.
+    The batch is read in a read-only transaction and the model runs with no transaction open (on SQLite a
+    writing transaction is the database's write lock, and the crawl and the dispatcher must write
+    meanwhile). The analysis rows, the touchpoint, the outbox alert and the review case are then
+    committed together with the status change of the mentions still `new`: a crash leaves the batch
+    `new`, to be read again; a mention analyzed meanwhile elsewhere is not analyzed twice.
     """
-    with sessions.begin() as session:
+    with storage.engine.read_only(sessions) as session:
         new = storage.mentions.list_new(session, limit=batch_size, now=now or datetime.now(UTC))
         texts = {mention.id: analysis_text(mention) for mention in new}
     if not texts:

@@ -39,6 +39,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+import storage
 from notifier.spikes import SpikeRule
 from vocwatch import checks, jobs
 from vocwatch.crawl import make_runspec, run_crawl, run_crawl_worker, terminate_running_crawls
@@ -203,7 +204,8 @@ def _logged(name: str, run: Callable[[App], Mapping[str, int]]) -> None:
     try:
         counts = run(_current().app)
     except Exception as exc:
-        record.update(outcome="error", error=f"{type(exc).__name__}: {exc}"[:500])
+        # One line, without the SQL and customer-text parameters SQLAlchemy puts in an error's text.
+        record.update(outcome="error", error=storage.engine.describe_error(exc)[:500])
         level = logging.ERROR
     else:
         record.update(outcome="ok", counts=dict(counts))

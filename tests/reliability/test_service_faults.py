@@ -254,7 +254,7 @@ def test_a_sqlite_lock_held_past_the_busy_timeout_fails_one_crawl_batch_clearly_
             timeout_s=30,
             what="page 1's batch to be committed",
         )
-        with write_lock(path):  # past the 1 s busy timeout: page 2's batch must fail, not hang
+        with write_lock(path):  # past the 1 s busy timeout and all retries: page 2's batch fails, not hangs
             site.release(page(2))
             wait_until(
                 lambda: "could not store" in crawl.output(), timeout_s=30, what="page 2's batch to fail"
@@ -279,6 +279,46 @@ def test_a_sqlite_lock_held_past_the_busy_timeout_fails_one_crawl_batch_clearly_
     assert next_run.status == storage.CrawlRunStatus.OK
     assert (next_run.items_new, next_run.items_duplicate) == (PER_PAGE, 2 * PER_PAGE)
     assert sorted(result.feed_ids) == sorted(all_entry_ids())  # nothing lost, each once
+
+
+def test_a_sqlite_lock_held_past_one_busy_timeout_is_outlasted_by_the_crawls_retries(
+    migrated_sqlite_url: str, tmp_path: Path, crawls: list[CrawlProcess]
+) -> None:
+    """SQLite's busy handler is not fair: under steady writers one wait can time out on a healthy database.
+    The batch is tried again with backoff and stored; the run ends `ok` with nothing failed."""
+    url = with_busy_timeout(migrated_sqlite_url, 1)
+    path = database_path(url)
+    with GatedSite(paged_feed(FEED, pages=PAGES, per_page=PER_PAGE)) as site:
+        site.hold(page(2))
+        crawl = CrawlProcess(feed_spec(url, site), log=tmp_path / "crawl.log")
+        crawls.append(crawl)
+        site.wait_requested(page(2), timeout_s=60)
+        wait_until(
+            lambda: scalar(path, "SELECT count(*) FROM mentions") == PER_PAGE,
+            timeout_s=30,
+            what="page 1's batch to be committed",
+        )
+        with write_lock(path):
+            site.release(page(2))
+            wait_until(
+                lambda: "database unavailable storing a batch" in crawl.output(),
+                timeout_s=30,
+                what="page 2's batch to time out once and be retried",
+            )
+        done = crawl.wait(timeout_s=60)
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "(attempt 1), retrying in " in done.stderr and "database is locked" in done.stderr, done.stderr
+    assert "could not store" not in done.stderr
+    result = tally(url)
+    (run,) = result.runs
+    assert (run.status, run.items_new, run.items_failed, run.error) == (
+        storage.CrawlRunStatus.OK,
+        PAGES * PER_PAGE,
+        0,
+        None,
+    )
+    assert sorted(result.feed_ids) == sorted(all_entry_ids())
 
 
 def test_a_sqlite_lock_shorter_than_the_busy_timeout_is_waited_out_by_the_crawl(

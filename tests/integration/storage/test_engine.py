@@ -1,15 +1,18 @@
 from __future__ import annotations
 
+import sqlite3
 import threading
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 import storage
 from storage.models import Mention
+from tests.support.service_sqlite import database_path, with_busy_timeout, write_lock
 
 pytestmark = pytest.mark.integration
 
@@ -129,3 +132,35 @@ def test_sqlite_writers_queue_instead_of_failing(migrated_sqlite_url: str) -> No
     finally:
         first_engine.dispose()
         second_engine.dispose()
+
+
+def test_a_read_only_transaction_neither_waits_for_nor_blocks_a_sqlite_writer(
+    migrated_sqlite_url: str,
+) -> None:
+    """`read_only` begins deferred: it reads while another process holds the write lock (an ordinary
+    transaction, BEGIN IMMEDIATE, times out there), and that writer commits while it is still open."""
+    engine = storage.make_engine(with_busy_timeout(migrated_sqlite_url, 0.2))
+    sessions = storage.make_session_factory(engine)
+    path = database_path(migrated_sqlite_url)
+    try:
+        with sessions.begin() as session:
+            storage.sources.upsert_source(
+                session, name="before", kind="rss", config={}, default_touchpoint=None
+            )
+        with write_lock(path):
+            with storage.engine.read_only(sessions) as session:
+                names = [s.name for s in storage.sources.list_sources(session)]
+            with pytest.raises(OperationalError, match="database is locked"), sessions.begin() as session:
+                storage.sources.list_sources(session)
+        with storage.engine.read_only(sessions) as session:
+            assert [s.name for s in storage.sources.list_sources(session)] == ["before"]
+            with closing(sqlite3.connect(path, timeout=1, isolation_level=None)) as other:
+                other.execute("BEGIN IMMEDIATE")  # would time out if the read held a lock writers wait for
+                other.execute("UPDATE sources SET name = 'renamed'")
+                other.execute("COMMIT")
+            assert [s.name for s in storage.sources.list_sources(session)] == ["before"]  # its snapshot
+        assert names == ["before"]
+        with storage.engine.read_only(sessions) as session:
+            assert [s.name for s in storage.sources.list_sources(session)] == ["renamed"]
+    finally:
+        engine.dispose()
