@@ -11,7 +11,17 @@ from collections.abc import Mapping
 
 import attrs
 
-__all__ = ["SPIDER_REASON_ORDER", "CrawlOutcome", "CrawlStatus", "StopReason", "decide_outcome"]
+__all__ = [
+    "PARENT_GONE_REASON",
+    "SPIDER_REASON_ORDER",
+    "CrawlOutcome",
+    "CrawlStatus",
+    "StopReason",
+    "decide_outcome",
+]
+
+# The close reason of a crawl whose launching process died (crawlers.parentwatch).
+PARENT_GONE_REASON = "parent_gone"
 
 
 class StopReason(enum.StrEnum):
@@ -80,6 +90,10 @@ def decide_outcome(
     """
     if close_reason == "shutdown":
         return CrawlOutcome(CrawlStatus.FAILED, StopReason.SHUTDOWN, "stopped by a signal before the end")
+    if close_reason == PARENT_GONE_REASON:
+        return CrawlOutcome(
+            CrawlStatus.FAILED, StopReason.SHUTDOWN, "stopped: the process that started it is gone"
+        )
     if close_reason.startswith("closespider_"):
         spider_reason = StopReason.CAP_REACHED
     elif close_reason != "finished":

@@ -50,6 +50,8 @@ VOCWATCH_STORE_BATCH_SIZE = 50
 # 0.5 s, 1 s, 2 s, 4 s between attempts (StorePipeline).
 VOCWATCH_STORE_ATTEMPTS = 5
 VOCWATCH_STORE_RETRY_WAIT_S = 0.5
+# How often a crawl checks that the process which started it is still there (crawlers.parentwatch).
+VOCWATCH_PARENT_CHECK_S = 1.0
 
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
