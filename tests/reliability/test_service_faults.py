@@ -41,7 +41,6 @@ from tests.integration.crawlers.crawling import REPO_ROOT, SOURCE, Crawl, make_c
 from tests.integration.scale.conftest import Process, model_toml, seed_mentions, write_config
 from tests.reliability.feeds import entry_id, paged_feed
 from tests.support.faults import wait_until
-from tests.support.models import fit_test_head
 from tests.support.service_postgres import PrivatePostgres, free_port, private_postgres
 from tests.support.service_redis import PrivateRedis, private_redis
 from tests.support.service_site import GatedSite
@@ -118,21 +117,6 @@ def crawls() -> Iterator[list[CrawlProcess]]:
     yield started
     for crawl in started:
         crawl.kill()
-
-
-@pytest.fixture
-def processes() -> Iterator[list[Process]]:
-    """`vocwatch` subprocesses a test started; killed at teardown if still running."""
-    started: list[Process] = []
-    yield started
-    for process in started:
-        process.close()
-
-
-@pytest.fixture(scope="module")
-def tiny_heads_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A sentiment head on the tiny random model: analysis is real code and fast, its labels meaningless."""
-    return fit_test_head(tiny_model_dir, tmp_path_factory.mktemp("tiny-heads"))
 
 
 @pytest.fixture(scope="module")
