@@ -20,6 +20,7 @@ from storage.enums import UserRole
 from storage.models import User
 
 __all__ = [
+    "LastAdminError",
     "UserExistsError",
     "UserRow",
     "as_row",
@@ -37,6 +38,10 @@ __all__ = [
 
 class UserExistsError(ValueError):
     """A user with that name exists already."""
+
+
+class LastAdminError(ValueError):
+    """The change would leave no admin: nobody could manage accounts from the web UI any more."""
 
 
 @dataclass(frozen=True)
@@ -90,11 +95,19 @@ def list_users(session: Session) -> list[UserRow]:
 
 def set_role(session: Session, user_id: int, role: UserRole) -> bool:
     """Change an account's role and end its sessions (it logs in again under the new role); False when
-    there is no such user. Setting the role it already has changes nothing."""
+    there is no such user. Setting the role it already has changes nothing.
+
+    Raises LastAdminError instead of demoting the only admin. The admins' rows are locked first (on
+    SQLite the transaction's write lock does it), so two admins demoting each other at the same moment
+    cannot both succeed.
+    """
+    admins = set(session.scalars(select(User.id).where(User.role == UserRole.ADMIN).with_for_update()))
     user = session.get(User, user_id)
     if user is None:
         return False
     if user.role != role:
+        if admins == {user.id}:
+            raise LastAdminError(f"{user.username} is the only admin")
         user.role = role
         user.session_epoch += 1
     return True

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from storage import users
 from storage.enums import UserRole
-from storage.users import UserExistsError, UserRow
+from storage.users import LastAdminError, UserExistsError, UserRow
 from vocwatch.web.config import WebConfig
 from vocwatch.web.params import RowId
 from vocwatch.web.passwords import hash_password
@@ -86,7 +86,11 @@ def change_role(
     user_id: RowId,
     user: Annotated[UserRow, Depends(require_admin)],
     role: Annotated[UserRole, Form()],
-) -> RedirectResponse:
-    with sessions_of(request).begin() as session:
-        users.set_role(session, user_id, role)
+) -> Response:
+    try:
+        with sessions_of(request).begin() as session:
+            users.set_role(session, user_id, role)
+    except LastAdminError:
+        message = "That is the only admin: make another account admin first."
+        return _page(request, user, message=message, status_code=400)
     return RedirectResponse("/admin/users?done=role", status_code=303)

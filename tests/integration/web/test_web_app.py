@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 
 from notifier.dispatcher import Dispatcher
-from storage import alerts, cases
+from storage import alerts, cases, users
 from storage.enums import AlertKind, AlertStatus, CaseStatus
 from storage.models import Alert, Case, CaseEvent, Mention, Touchpoint
 from tests.integration.web.conftest import Web, csrf_of
@@ -279,6 +279,26 @@ def test_admin_adds_users_and_changes_roles(web: Web) -> None:
         f"/cases/{web.seeded.delivery_case}/actions", data={"action": "acknowledge", "csrf_token": page_token}
     )
     assert refused.status_code == 403
+
+
+def test_the_only_admin_cannot_be_demoted_until_there_is_another(web: Web) -> None:
+    admin = web.login("admin")
+    token = csrf_of(admin, "/admin/users")
+    own_role = f"/admin/users/{web.seeded.admin_id}/role"
+
+    refused = admin.post(own_role, data={"role": "viewer", "csrf_token": token})
+    assert refused.status_code == 400
+    assert "That is the only admin: make another account admin first." in refused.text
+    assert admin.get("/admin/users").status_code == 200  # still admin, still logged in
+
+    promoted = admin.post(
+        f"/admin/users/{web.seeded.agent_id}/role", data={"role": "admin", "csrf_token": token}
+    )
+    assert promoted.status_code == 303
+    assert admin.post(own_role, data={"role": "agent", "csrf_token": token}).status_code == 303
+    with web.sessions() as session:
+        roles = {row.username: row.role.value for row in users.list_users(session)}
+    assert roles["admin"] == "agent" and roles["agent"] == "admin"
 
 
 def test_dashboard_renders_charts_inline(web: Web) -> None:
