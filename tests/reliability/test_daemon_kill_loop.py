@@ -10,8 +10,9 @@ load the model; the default run starts 5 daemons and loads the model in 2 of the
 a random moment (delays from a seeded RNG) of a chosen phase: start-up (before the scheduler runs), a
 crawl (its crawl process is running), analysis (batches being analyzed, more waiting) or dispatch (Slack
 holds an unanswered post); in the long run also at any moment at all. A kill takes the daemon alone
-(its crawl process lives on, as after `kill -9 PID`) or, in the long run sometimes, its whole process
-group (as a container stop takes the crawl with it).
+(as `kill -9 PID` does; its crawl process notices within a second or two, crawlers.parentwatch, and
+stops, its run recorded as failed) or, in the long run sometimes, its whole process group (as a
+container stop takes the crawl with it).
 
 Afterwards one more daemon runs until the work is done and stops on SIGTERM. Then:
 
