@@ -17,6 +17,7 @@ pytest_plugins = [
     "tests.support.fake_slack",
     "tests.support.models",
     "tests.support.browser",
+    "tests.support.processes",
 ]
 
 

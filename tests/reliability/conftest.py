@@ -9,12 +9,10 @@ before the suite-wide `clean_environ` fixture hides every `VOCWATCH_*` variable 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.integration.scale.conftest import Process
 from tests.support.models import fit_test_head
 
 LONG = os.environ.get("VOCWATCH_LONG_TESTS") == "1"
@@ -38,12 +36,3 @@ def load_mentions() -> int:
 def tiny_heads_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A sentiment head on the tiny random model: analysis is real code and fast, its labels meaningless."""
     return fit_test_head(tiny_model_dir, tmp_path_factory.mktemp("tiny-heads"))
-
-
-@pytest.fixture
-def processes() -> Iterator[list[Process]]:
-    """`vocwatch` subprocesses a test started; killed at teardown if still running."""
-    started: list[Process] = []
-    yield started
-    for process in started:
-        process.close()

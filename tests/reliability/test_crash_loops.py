@@ -34,10 +34,11 @@ from sqlalchemy import func, select
 import storage
 from storage import models
 from tests.integration.crawlers.crawling import REPO_ROOT, CrawlDb, make_crawl_db, run_crawl, runspec
-from tests.integration.scale.conftest import Process, model_toml, seed_mentions, write_config
+from tests.integration.scale.conftest import model_toml, seed_mentions, write_config
 from tests.integration.test_dispatcher_crash import DRIVER, STUCK_AFTER_S, SlowSlack, outstanding
 from tests.reliability.feeds import entry_id, paged_feed
 from tests.support.faults import Fault, FaultKind, FaultServer, wait_until
+from tests.support.processes import Process
 from vocwatch import jobs
 from vocwatch.settings import load_settings
 from vocwatch.wiring import build_app

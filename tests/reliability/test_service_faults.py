@@ -38,9 +38,10 @@ from sqlalchemy import func, select
 import storage
 from storage import models
 from tests.integration.crawlers.crawling import REPO_ROOT, SOURCE, Crawl, make_crawl_db, run_crawl, runspec
-from tests.integration.scale.conftest import Process, model_toml, seed_mentions, write_config
+from tests.integration.scale.conftest import model_toml, seed_mentions, write_config
 from tests.reliability.feeds import entry_id, paged_feed
 from tests.support.faults import wait_until
+from tests.support.processes import Process
 from tests.support.service_postgres import PrivatePostgres, free_port, private_postgres
 from tests.support.service_redis import PrivateRedis, private_redis
 from tests.support.service_site import GatedSite
@@ -214,6 +215,34 @@ def tally(url: str, *, source: str = SOURCE) -> Tally:
         engine.dispose()
 
 
+def crawl_waiting_at_page_two(
+    spec: dict[str, Any], site: GatedSite, path: Path, *, log: Path, crawls: list[CrawlProcess]
+) -> CrawlProcess:
+    """Start a crawl of `site` (page 2 held) and return once page 1's batch is committed in the SQLite
+    file at `path` and page 2 has been asked for: the next write the crawl makes is page 2's batch."""
+    crawl = CrawlProcess(spec, log=log)
+    crawls.append(crawl)
+    site.wait_requested(page(2), timeout_s=60)
+    wait_until(
+        lambda: scalar(path, "SELECT count(*) FROM mentions") == PER_PAGE,
+        timeout_s=30,
+        what="page 1's batch to be committed",
+    )
+    return crawl
+
+
+def assert_one_ok_run_with_every_entry(url: str) -> None:
+    result = tally(url)
+    (run,) = result.runs
+    assert (run.status, run.items_new, run.items_failed, run.error) == (
+        storage.CrawlRunStatus.OK,
+        PAGES * PER_PAGE,
+        0,
+        None,
+    )
+    assert sorted(result.feed_ids) == sorted(all_entry_ids())
+
+
 def assert_no_traceback(text: str, *, where: str) -> None:
     assert "Traceback" not in text, f"{where} printed a traceback:\n{text[-3000:]}"
 
@@ -230,14 +259,7 @@ def test_a_sqlite_lock_held_past_the_busy_timeout_fails_one_crawl_batch_clearly_
         site.hold(page(2))
         site.hold(page(3))
         spec = feed_spec(url, site)
-        crawl = CrawlProcess(spec, log=tmp_path / "crawl-1.log")
-        crawls.append(crawl)
-        site.wait_requested(page(2), timeout_s=60)
-        wait_until(
-            lambda: scalar(path, "SELECT count(*) FROM mentions") == PER_PAGE,
-            timeout_s=30,
-            what="page 1's batch to be committed",
-        )
+        crawl = crawl_waiting_at_page_two(spec, site, path, log=tmp_path / "crawl-1.log", crawls=crawls)
         with write_lock(path):  # past the 1 s busy timeout and all retries: page 2's batch fails, not hangs
             site.release(page(2))
             wait_until(
@@ -274,14 +296,8 @@ def test_a_sqlite_lock_held_past_one_busy_timeout_is_outlasted_by_the_crawls_ret
     path = database_path(url)
     with GatedSite(paged_feed(FEED, pages=PAGES, per_page=PER_PAGE)) as site:
         site.hold(page(2))
-        crawl = CrawlProcess(feed_spec(url, site), log=tmp_path / "crawl.log")
-        crawls.append(crawl)
-        site.wait_requested(page(2), timeout_s=60)
-        wait_until(
-            lambda: scalar(path, "SELECT count(*) FROM mentions") == PER_PAGE,
-            timeout_s=30,
-            what="page 1's batch to be committed",
-        )
+        spec = feed_spec(url, site)
+        crawl = crawl_waiting_at_page_two(spec, site, path, log=tmp_path / "crawl.log", crawls=crawls)
         with write_lock(path):
             site.release(page(2))
             wait_until(
@@ -294,15 +310,7 @@ def test_a_sqlite_lock_held_past_one_busy_timeout_is_outlasted_by_the_crawls_ret
     assert done.returncode == 0, done.stderr[-3000:]
     assert "(attempt 1), retrying in " in done.stderr and "database is locked" in done.stderr, done.stderr
     assert "could not store" not in done.stderr
-    result = tally(url)
-    (run,) = result.runs
-    assert (run.status, run.items_new, run.items_failed, run.error) == (
-        storage.CrawlRunStatus.OK,
-        PAGES * PER_PAGE,
-        0,
-        None,
-    )
-    assert sorted(result.feed_ids) == sorted(all_entry_ids())
+    assert_one_ok_run_with_every_entry(url)
 
 
 def test_a_sqlite_lock_shorter_than_the_busy_timeout_is_waited_out_by_the_crawl(
@@ -313,14 +321,8 @@ def test_a_sqlite_lock_shorter_than_the_busy_timeout_is_waited_out_by_the_crawl(
     with GatedSite(paged_feed(FEED, pages=PAGES, per_page=PER_PAGE)) as site:
         site.hold(page(2))
         site.hold(page(3))
-        crawl = CrawlProcess(feed_spec(url, site), log=tmp_path / "crawl.log")
-        crawls.append(crawl)
-        site.wait_requested(page(2), timeout_s=60)
-        wait_until(
-            lambda: scalar(path, "SELECT count(*) FROM mentions") == PER_PAGE,
-            timeout_s=30,
-            what="page 1's batch to be committed",
-        )
+        spec = feed_spec(url, site)
+        crawl = crawl_waiting_at_page_two(spec, site, path, log=tmp_path / "crawl.log", crawls=crawls)
         with write_lock(path):
             site.release(page(2))
             site.wait_requested(page(3), timeout_s=30)  # page 2 is parsed: its batch is at the lock
@@ -335,15 +337,7 @@ def test_a_sqlite_lock_shorter_than_the_busy_timeout_is_waited_out_by_the_crawl(
         done = crawl.wait(timeout_s=60)
 
     assert done.returncode == 0, done.stderr[-3000:]
-    result = tally(url)
-    (run,) = result.runs
-    assert (run.status, run.items_new, run.items_failed, run.error) == (
-        storage.CrawlRunStatus.OK,
-        PAGES * PER_PAGE,
-        0,
-        None,
-    )
-    assert sorted(result.feed_ids) == sorted(all_entry_ids())
+    assert_one_ok_run_with_every_entry(url)
 
 
 def test_analysis_on_a_locked_sqlite_database_fails_with_one_line_and_a_worker_retries_until_done(

@@ -2,18 +2,15 @@
 
 - `redis_url`  Redis at 127.0.0.1:6379 (TEST_REDIS_URL overrides); skipped with the reason when it is
                unreachable, except under CI=true, where the test fails (like PostgreSQL in tests/support/db).
-- `processes`  `Process` objects started by a test, killed at teardown if still running.
+- `processes`  (tests.support.processes) `vocwatch` subprocesses, killed at teardown if still running.
 - `write_config(...)`  a vocwatch.toml for the subprocesses of one test.
 """
 
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -47,51 +44,6 @@ def write_config(path: Path, *, database_url: str, body: str = "") -> Path:
 
 def model_toml(model_dir: Path, heads_dir: Path, *, batch_size: int = 32) -> str:
     return f'\n[model]\ndir = "{model_dir}"\nheads_dir = "{heads_dir}"\nbatch_size = {batch_size}\n'
-
-
-class Process:
-    """One `python -m vocwatch ...` subprocess with its output in a file."""
-
-    def __init__(self, config: Path, *args: str, log: Path) -> None:
-        self.log = log
-        env = {k: v for k, v in os.environ.items() if not k.startswith("VOCWATCH_")}
-        # One torch thread per worker process, as docs/scaling.md advises: workers side by side with a
-        # thread per core each oversubscribe the cores (docs/benchmarks.md: x0.67 against x1.57).
-        env["OMP_NUM_THREADS"] = "1"
-        self._output = log.open("wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "vocwatch", "--config", str(config), *args],
-            stdout=self._output,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-
-    def text(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-    def wait(self, timeout_s: float) -> int:
-        try:
-            return self.process.wait(timeout=timeout_s)
-        finally:
-            self._output.flush()
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=30)
-
-    def close(self) -> None:
-        """Kill it if it still runs, and close its log."""
-        self.kill()
-        self._output.close()
-
-
-@pytest.fixture
-def processes() -> Iterator[list[Process]]:
-    started: list[Process] = []
-    yield started
-    for process in started:
-        process.close()
 
 
 def wait_until(condition: Callable[[], bool], *, timeout_s: float, what: str) -> None:

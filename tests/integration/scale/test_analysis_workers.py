@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 
 import storage
 from storage import models
-from tests.integration.scale.conftest import Process, model_toml, seed_mentions, wait_until, write_config
+from tests.integration.scale.conftest import model_toml, seed_mentions, wait_until, write_config
+from tests.support.processes import Process
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 

@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 
 import storage
 from storage import models
-from tests.integration.scale.conftest import Process, write_config
+from tests.integration.scale.conftest import write_config
+from tests.support.processes import Process
 from vocwatch.localsite import LocalSite, Reply
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]

@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 import storage
 from storage import models
-from tests.integration.scale.conftest import Process, write_config
+from tests.integration.scale.conftest import write_config
+from tests.support.processes import Process
 from vocwatch.fakeslack import FakeSlackServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]

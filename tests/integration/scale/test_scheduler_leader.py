@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import text
 
 import storage
-from tests.integration.scale.conftest import Process, wait_until, write_config
+from tests.integration.scale.conftest import wait_until, write_config
+from tests.support.processes import Process
 from vocwatch.scheduler import JOBSTORE_TABLE
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
