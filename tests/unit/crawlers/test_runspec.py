@@ -11,6 +11,7 @@ from crawlers.errors import RunSpecError
 from crawlers.extensions import CrawlLedger
 from crawlers.launch import crawl_settings
 from crawlers.middlewares import RetryAfterMiddleware
+from crawlers.parentwatch import ParentWatch
 from crawlers.pipelines import StorePipeline, ValidatePipeline
 from crawlers.runspec import RunSpec
 
@@ -91,10 +92,10 @@ def test_project_settings_are_polite_without_a_runspec_override() -> None:
     assert settings.getbool("REMOTE_CONTROL_ENABLED") is False
 
 
-def test_the_addon_installs_the_retry_middleware_pipelines_and_ledger() -> None:
+def test_the_addon_installs_the_retry_middleware_pipelines_ledger_and_parent_watch() -> None:
     settings = Settings()
     VocwatchAddon().update_settings(settings)
     middlewares: dict[object, int | None] = dict(settings.getdict("DOWNLOADER_MIDDLEWARES"))
     assert middlewares == {RetryMiddleware: None, RetryAfterMiddleware: 550}
     assert settings.getdict("ITEM_PIPELINES") == {ValidatePipeline: 100, StorePipeline: 300}
-    assert settings.getdict("EXTENSIONS") == {CrawlLedger: 100}
+    assert settings.getdict("EXTENSIONS") == {CrawlLedger: 100, ParentWatch: 150}
