@@ -93,9 +93,7 @@ def _parse_action(fields: dict[str, str], topics: list[str], user: UserRow) -> C
         raise CaseActionError(f"unknown action {kind!r}")
     if kind == "assign":
         target = fields.get("assignee", "")
-        assignee_id = (
-            user.id if target == "me" else parse_id(target) if target.isascii() and target.isdigit() else None
-        )
+        assignee_id = user.id if target == "me" else parse_id(target)
         return CaseAction(kind, assignee_id=assignee_id)
     if kind == "note":
         return CaseAction(kind, note=fields.get("note", ""))

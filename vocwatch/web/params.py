@@ -21,12 +21,13 @@ NO_SUCH_ID = -1
 """An id no row can have (ids are positive): a filter or action on it matches nothing."""
 
 
-def parse_id(digits: str) -> int:
-    """An ASCII digit string (the caller checks `isascii() and isdigit()`) as a row id; one too long for
-    BIGINT is NO_SUCH_ID.
+def parse_id(text: str) -> int | None:
+    """A typed row id: None when `text` is not ASCII digits, NO_SUCH_ID when it is too long for BIGINT.
 
     ASCII only, since str.isdigit() also accepts "²" (which int() refuses) and other scripts' digits; the
     length is checked before int(), which refuses more than 4300 digits.
     """
-    significant = digits.lstrip("0") or "0"
+    if not (text.isascii() and text.isdigit()):
+        return None
+    significant = text.lstrip("0") or "0"
     return int(significant) if len(significant) <= 18 else NO_SUCH_ID

@@ -99,12 +99,11 @@ def _filter(params: dict[str, str], user: UserRow) -> QueueFilter:
     else:
         statuses = ACTIVE_STATUSES
     assignee = params["assignee"]
-    assignee_id: int | None = None
     if assignee == "me":
-        assignee_id = user.id
+        assignee_id: int | None = user.id
     elif assignee == "unassigned":
         assignee_id = 0
-    elif assignee.isascii() and assignee.isdigit():
+    else:
         assignee_id = parse_id(assignee)
     return QueueFilter(
         statuses=statuses,
