@@ -109,7 +109,7 @@ def set_role(session: Session, user_id: int, role: UserRole) -> bool:
         if admins == {user.id}:
             raise LastAdminError(f"{user.username} is the only admin")
         user.role = role
-        user.session_epoch += 1
+        _bump_session_epoch(session, user.id)
     return True
 
 
@@ -120,12 +120,17 @@ def set_password_hash(session: Session, user_id: int, password_hash: str, *, end
     if user is not None:
         user.password_hash = password_hash
         if end_sessions:
-            user.session_epoch += 1
+            _bump_session_epoch(session, user_id)
 
 
 def end_sessions(session: Session, user_id: int) -> None:
-    """Invalidate every session cookie issued to the account so far (logout). The increment happens in the
-    database, so a concurrent change of the epoch cannot undo it."""
+    """Invalidate every session cookie issued to the account so far (logout)."""
+    _bump_session_epoch(session, user_id)
+
+
+def _bump_session_epoch(session: Session, user_id: int) -> None:
+    """The one way the epoch moves on (logout, new password, new role): incremented in the database, so
+    two concurrent changes both count and neither undoes the other."""
     session.execute(update(User).where(User.id == user_id).values(session_epoch=User.session_epoch + 1))
 
 
