@@ -33,7 +33,7 @@ from w3lib.encoding import resolve_encoding
 from crawlers.items import MentionItem
 from crawlers.parsing.dates import DEFAULT_TIMEZONE, parse_date, parse_timezone
 from crawlers.parsing.encoding import detect_encoding
-from crawlers.parsing.links import join_url
+from crawlers.parsing.links import join_url, link_of
 from crawlers.parsing.text import html_to_text, normalise_whitespace
 
 __all__ = ["ProfilePage", "ProfileRules", "decode_page", "parse_profile", "read_profile"]
@@ -193,16 +193,12 @@ def _value(node: Selector, rule: str | None, rules: ProfileRules) -> str | None:
 
 
 def _href(node: Selector, rule: str | None, rules: ProfileRules) -> str | None:
-    """A link rule may select a string (`::attr(href)`) or the `<a>` itself, whose href is taken; an
-    XPath number or boolean (`count(...)`) is no link. `root.get`, not `match.attrib`: attrib reads every
-    attribute, and lxml raises on a name with a control character that its HTML parser let through."""
+    """A link rule may select a string (`::attr(href)`) or the `<a>` itself, whose href is taken
+    (`links.link_of`); the first non-blank one wins."""
     if rule is None:
         return None
     for match in _select(node, rule, rules):
-        root = match.root
-        value: str | None = root if isinstance(root, str) else None
-        if isinstance(root, etree._Element):
-            value = root.get("href")
+        value = link_of(match)
         if value and value.strip():
             return value.strip()
     return None

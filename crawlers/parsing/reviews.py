@@ -30,7 +30,7 @@ from scrapy.http import Response
 
 from crawlers.items import MentionItem
 from crawlers.parsing.dates import parse_date
-from crawlers.parsing.links import join_url
+from crawlers.parsing.links import join_url, link_of
 from crawlers.parsing.profile import decode_page
 from crawlers.parsing.text import clean_text
 
@@ -349,6 +349,5 @@ def _next_url(page: Response, selector: str | None) -> str | None:
     ).get()
     if not href and selector:
         found = page.css(selector)
-        # not `found.attrib`: it reads every attribute, and lxml raises on a name with a control character
-        href = found.get() if "::" in selector else found[0].root.get("href") if found else None
+        href = link_of(found[0]) if found else None
     return join_url(page, href.strip()) if href and href.strip() else None
