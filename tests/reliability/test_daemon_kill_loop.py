@@ -63,6 +63,7 @@ from notifier.policy import mention_dedup_key
 from storage import models
 from storage.enums import AlertAction, AlertStatus, MentionStatus, SentimentLabel
 from tests.integration.notifier._alerting import Clock, alert
+from tests.integration.scale.conftest import WATCHES_ONLY_DAEMON, write_config
 from tests.reliability.daemon_kill import (
     DaemonProcess,
     GrowingFeed,
@@ -498,25 +499,6 @@ def test_killing_the_daemon_again_and_again_loses_nothing_and_does_nothing_twice
 
 # -- PostgreSQL: the advisory lock dies with the killed daemon's connection -----------------------------
 
-# No model, no Slack, no sources: analysis and dispatch are left to workers, the daemon runs its watches.
-_PG_CONFIG = """
-data_dir = "{data_dir}"
-database_url = "{database_url}"
-
-[worker]
-external_analyzers = true
-external_dispatchers = true
-standby_poll_s = 0.5
-
-[schedule]
-health_check_every_s = 1
-incidents_every_s = 1
-spike_check_every_s = 1
-
-[digest]
-enabled = false
-"""
-
 
 def _lock_holders(conninfo: str) -> set[int]:
     """Backend pids holding the scheduler's advisory lock (pg_locks splits the bigint key in two halves)."""
@@ -541,9 +523,10 @@ def test_a_daemon_restarted_after_sigkill_leads_again_on_postgresql(
     conninfo = (
         make_url(migrated_postgres_url).set(drivername="postgresql").render_as_string(hide_password=False)
     )
-    config = tmp_path / "vocwatch.toml"
-    config.write_text(
-        _PG_CONFIG.format(data_dir=tmp_path, database_url=migrated_postgres_url), encoding="utf-8"
+    config = write_config(
+        tmp_path / "vocwatch.toml",
+        database_url=migrated_postgres_url,
+        body=WATCHES_ONLY_DAEMON + "\n[digest]\nenabled = false\n",
     )
     daemons: list[DaemonProcess] = []
     lock_outlived_s: list[float] = []

@@ -31,7 +31,7 @@ import storage
 from storage import users
 from storage.base import Base
 from storage.enums import UserRole
-from tests.integration.web.conftest import Clock, csrf_of
+from tests.integration.web.conftest import Clock, log_in
 from tests.integration.web.seed import NOW, PASSWORD, Seeded, seed_queue
 from vocwatch.web import LockoutPolicy, WebConfig, create_app
 from vocwatch.web.app import SESSION_COOKIE
@@ -161,12 +161,7 @@ def seed_template(url: str) -> SeededTemplate:
         cookies = {}
         for role in UserRole:
             with TestClient(app, base_url="https://testserver", follow_redirects=False) as client:
-                token = csrf_of(client, "/login")
-                response = client.post(
-                    "/login", data={"username": role.value, "password": PASSWORD, "csrf_token": token}
-                )
-                assert response.status_code == 303, response.text
-                cookies[role] = session_cookie(client)
+                cookies[role] = session_cookie(log_in(client, role.value))
         return SeededTemplate(url, seeded, target_id, cookies)
     finally:
         engine.dispose()  # SQLite: checkpoints the WAL, so a file copy is whole; PostgreSQL: frees it
@@ -242,13 +237,7 @@ class UI:
 
     def login(self, username: str, password: str = PASSWORD) -> TestClient:
         """A real login (one argon2 verification) in a new browser."""
-        client = self.client()
-        response = client.post(
-            "/login",
-            data={"username": username, "password": password, "csrf_token": csrf_of(client, "/login")},
-        )
-        assert response.status_code == 303, response.text
-        return client
+        return log_in(self.client(), username, password)
 
     def path_values(self) -> dict[str, object]:
         """Seeded rows for path parameters: an existing case, an existing account."""

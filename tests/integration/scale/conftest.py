@@ -22,6 +22,20 @@ from tests.support.models import LABELLED_REVIEWS
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
+# A `vocwatch run` of a scaled-out cluster (a config body for `write_config`): no model and no Slack
+# needed, analysis and dispatch are left to workers, so the daemon runs the watches, every second.
+WATCHES_ONLY_DAEMON = """
+[worker]
+external_analyzers = true
+external_dispatchers = true
+standby_poll_s = 0.5
+
+[schedule]
+health_check_every_s = 1
+incidents_every_s = 1
+spike_check_every_s = 1
+"""
+
 
 @pytest.fixture(scope="session")
 def redis_url() -> str:

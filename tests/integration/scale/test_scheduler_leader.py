@@ -11,24 +11,11 @@ import pytest
 from sqlalchemy import text
 
 import storage
-from tests.integration.scale.conftest import wait_until, write_config
+from tests.integration.scale.conftest import WATCHES_ONLY_DAEMON, wait_until, write_config
 from tests.support.processes import Process
 from vocwatch.scheduler import JOBSTORE_TABLE
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
-
-# No model and no Slack needed: analysis and dispatch are left to workers, so the daemon runs the watches.
-CONFIG = """
-[worker]
-external_analyzers = true
-external_dispatchers = true
-standby_poll_s = 0.5
-
-[schedule]
-health_check_every_s = 1
-incidents_every_s = 1
-spike_check_every_s = 1
-"""
 
 
 def _events(process: Process) -> list[dict[str, Any]]:
@@ -57,7 +44,9 @@ def _job_ids(database_url: str) -> set[str]:
 def test_second_daemon_stands_by_and_takes_over_when_the_leader_is_killed(
     tmp_path: Path, migrated_postgres_url: str, processes: list[Process]
 ) -> None:
-    config = write_config(tmp_path / "vocwatch.toml", database_url=migrated_postgres_url, body=CONFIG)
+    config = write_config(
+        tmp_path / "vocwatch.toml", database_url=migrated_postgres_url, body=WATCHES_ONLY_DAEMON
+    )
     leader = Process(config, "run", log=tmp_path / "leader.log")
     processes.append(leader)
     wait_until(lambda: _saw(leader, "daemon_started"), timeout_s=60, what="the first daemon to lead")
