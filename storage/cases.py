@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from storage._dialect import insert_for
 from storage.enums import AlertKind, CaseStatus, SentimentLabel, UserRole
+from storage.mentions import analysis_text
 from storage.models import (
     Alert,
     Analysis,
@@ -644,7 +645,7 @@ def list_corrections(session: Session) -> list[CorrectionRow]:
     return [
         CorrectionRow(
             case_id=case.id,
-            text=f"{title}. {text}" if title else text,
+            text=analysis_text(title, text),
             label=case.corrected_label.value if case.corrected_label is not None else None,
             topics=list(case.corrected_topics) if case.corrected_topics is not None else None,
             touchpoint=touchpoint,

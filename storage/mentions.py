@@ -18,6 +18,7 @@ from storage.models import Mention
 __all__ = [
     "InsertResult",
     "NewMention",
+    "analysis_text",
     "claim_with_lease",
     "content_hash",
     "count_new",
@@ -33,6 +34,17 @@ __all__ = [
 
 # Well below SQLite's and PostgreSQL's bound-parameter limits for IN (...) lists.
 _IN_CHUNK = 500
+
+
+def analysis_text(title: str | None, text: str) -> str:
+    """What the model reads of a mention: the title carries the story in news and forum posts, so it leads.
+
+    The one definition for analysis, alert quotes and CX corrections, so that a correction is learned from
+    (and evaluated on) exactly the text the model saw.
+    """
+    if title and title not in text:
+        return f"{title}. {text}"
+    return text
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -41,6 +41,7 @@ from notifier.routing import RouteMode, RouteRule, RouteTarget, route_channels
 from notifier.severity import MentionSignals, SeverityKnobs, SeverityScore, score_severity
 from storage import models
 from storage.enums import AlertAction, AlertKind, AlertStatus, IncidentStatus
+from storage.mentions import analysis_text
 from vocwatch.settings import Settings
 
 __all__ = ["AlertRules", "MentionFacts", "alert_mention", "refresh_incidents", "resolve_incident"]
@@ -426,9 +427,7 @@ def _parent_card(
 
 
 def _quote(mention: models.Mention) -> str:
-    if mention.title and mention.title not in mention.text:
-        return f"{mention.title}. {mention.text}"
-    return mention.text
+    return analysis_text(mention.title, mention.text)
 
 
 def _hhmm(when: datetime | None) -> str | None:

@@ -63,10 +63,8 @@ def sync_catalog(sessions: sessionmaker[Session], settings: Settings) -> None:
 
 
 def analysis_text(mention: models.Mention) -> str:
-    """What the model reads: the title carries the story in news and forum posts, so it leads."""
-    if mention.title and mention.title not in mention.text:
-        return f"{mention.title}. {mention.text}"
-    return mention.text
+    """What the model reads of `mention` (`storage.mentions.analysis_text`)."""
+    return storage.mentions.analysis_text(mention.title, mention.text)
 
 
 def to_analysis_row(mention: models.Mention, result: sentiment.Analysis) -> models.Analysis:
