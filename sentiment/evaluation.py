@@ -5,6 +5,11 @@ right, which is what alerting needs); accuracy is what the Chinese review sets a
 are published with; macro-F1 also punishes a class that is over-called; ECE says whether the confidence
 can be used as a threshold (see `sentiment.calibration`).
 
+Binary sets (the Chinese review sets: gold labels negative/positive only) are read two ways. As the product
+reads them: the 3-way argmax, so a `neutral` answer is wrong (`Predictions.scores`). As published figures
+on those sets are measured: the model must pick one of the two, positive iff p(positive) > p(negative)
+(`Predictions.binary_scores`). The gap between the two is what the product's neutral class costs there.
+
 Aspect items (a text plus an aspect category) are scored through the model's `score_aspects` when it has
 one; a model without it is scored on the whole sentence, which is the honest fallback for a model that
 cannot look at one aspect: it is what such a model would tell a user about that text.
@@ -12,7 +17,7 @@ cannot look at one aspect: it is what such a model would tell a user about that 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
@@ -21,6 +26,10 @@ from sentiment.corpora import EvalItem
 from sentiment.types import Analysis, SentimentLabel
 
 LABELS: tuple[str, ...] = tuple(str(label) for label in SentimentLabel)
+BINARY_LABELS: tuple[str, ...] = (str(SentimentLabel.NEGATIVE), str(SentimentLabel.POSITIVE))
+
+Probabilities = tuple[float, float, float]
+"""p(negative), p(neutral), p(positive) of one item: the order of `LABELS`."""
 
 
 @dataclass(frozen=True)
@@ -116,40 +125,75 @@ class AspectScorer(Protocol):
 AspectMethod = Literal["score_aspects", "sentence fallback"]
 
 
+def is_binary(gold: Sequence[str]) -> bool:
+    """Whether gold labels are negative/positive only, so that the binary protocol applies."""
+    return all(label in BINARY_LABELS for label in gold)
+
+
+def binary_label(p_negative: float, p_positive: float) -> str:
+    """The binary protocol's answer: positive iff p(positive) > p(negative), whatever p(neutral) is."""
+    return str(SentimentLabel.POSITIVE if p_positive > p_negative else SentimentLabel.NEGATIVE)
+
+
 @dataclass(frozen=True)
 class Predictions:
-    """A model's answer and its probability for each item, and how aspect items were scored."""
+    """Per item: the model's answer, its probability and all three; and how aspect items were scored."""
 
     labels: list[str]
     confidence: list[float]
+    probabilities: list[Probabilities]
     aspect_method: AspectMethod | None  # None when there were no aspect items
 
     def scores(self, items: Sequence[EvalItem]) -> Scores:
-        """Figures against the items' gold labels (the items these predictions were made for)."""
+        """Figures against the items' gold labels (the items these predictions were for), 3-way argmax."""
         return score([str(item.label) for item in items], self.labels, confidence=self.confidence)
+
+    def binary_scores(self, items: Sequence[EvalItem]) -> Scores:
+        """Figures under the binary protocol (module docstring); only for negative/positive gold labels."""
+        gold = [str(item.label) for item in items]
+        if not is_binary(gold):
+            raise ValueError("the binary protocol needs gold labels that are all negative or positive")
+        predicted = [binary_label(negative, positive) for negative, _, positive in self.probabilities]
+        return score(gold, predicted, labels=BINARY_LABELS)
 
 
 def predict(model: SentimentModel, items: Sequence[EvalItem]) -> Predictions:
     """Run `model` over `items` (sentence items through `analyze`, aspect items see the module docstring)."""
     labels: list[str] = [""] * len(items)
     confidence: list[float] = [0.0] * len(items)
+    probabilities: list[Probabilities] = [(0.0, 0.0, 0.0)] * len(items)
     sentences = [i for i, item in enumerate(items) if item.aspect is None]
     aspects = [i for i, item in enumerate(items) if item.aspect is not None]
     for i, analysis in zip(sentences, model.analyze([items[i].text for i in sentences]), strict=True):
-        labels[i], confidence[i] = str(analysis.label), analysis.confidence
+        labels[i], confidence[i], probabilities[i] = _read(analysis)
     method: AspectMethod | None = None
     if aspects:
         if isinstance(model, AspectScorer):
             method = "score_aspects"
             pairs = [(items[i].text, str(items[i].aspect)) for i in aspects]
-            for i, probabilities in zip(aspects, model.score_aspects(pairs), strict=True):
-                best = max(SentimentLabel, key=lambda label: probabilities.get(label, 0.0))
-                labels[i], confidence[i] = str(best), float(probabilities.get(best, 0.0))
+            for i, scored in zip(aspects, model.score_aspects(pairs), strict=True):
+                best = max(SentimentLabel, key=lambda label: scored.get(label, 0.0))
+                labels[i], confidence[i] = str(best), float(scored.get(best, 0.0))
+                probabilities[i] = _in_label_order(scored)
         else:
             method = "sentence fallback"
             texts = sorted({items[i].text for i in aspects})
             by_text = dict(zip(texts, model.analyze(texts), strict=True))
             for i in aspects:
-                analysis = by_text[items[i].text]
-                labels[i], confidence[i] = str(analysis.label), analysis.confidence
-    return Predictions(labels=labels, confidence=confidence, aspect_method=method)
+                labels[i], confidence[i], probabilities[i] = _read(by_text[items[i].text])
+    return Predictions(
+        labels=labels, confidence=confidence, probabilities=probabilities, aspect_method=method
+    )
+
+
+def _read(analysis: Analysis) -> tuple[str, float, Probabilities]:
+    return (
+        str(analysis.label),
+        analysis.confidence,
+        (analysis.p_negative, analysis.p_neutral, analysis.p_positive),
+    )
+
+
+def _in_label_order(probabilities: Mapping[SentimentLabel, float]) -> Probabilities:
+    negative, neutral, positive = (float(probabilities.get(label, 0.0)) for label in SentimentLabel)
+    return negative, neutral, positive

@@ -4,12 +4,14 @@ Three sources of truth, one set of figures (`sentiment.evaluation.Scores`):
 - a JSONL file the user labelled (`{"text","label"}` or `{"text","aspect","label"}` lines);
 - cases CX staff corrected in the review UI: the closest thing to ground truth on the brand's own
   traffic, so the figure that says whether the model can be trusted *here*;
-- `--report`: every dev split under the shared data directory, with published figures and lexicon
-  baselines, written to docs/accuracy.md.
+- `--report`: every dev split under the shared data directory, with published figures, lexicon
+  baselines and baselines trained on each set's train split, written to docs/accuracy.md;
+  `--require-beat-baselines` then fails the command where a trained baseline beats the model.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import time
 from collections.abc import Sequence
@@ -26,7 +28,8 @@ import sentiment
 from sentiment.corpora import read_eval_jsonl
 from sentiment.errors import ModelFormatError
 from sentiment.evaluation import LABELS, Scores, predict, score
-from sentiment.report import DEV_SETS, evaluate_dev_sets, render_markdown
+from sentiment.reference import TFIDF_LR, TrainSplitError, frozen_e5_lr
+from sentiment.report import DEV_SETS, SetResult, evaluate_dev_sets, render_markdown, shortfalls
 from sentiment.types import SentimentLabel
 from storage.cases import list_corrections
 from vocwatch.errors import VocwatchError
@@ -95,12 +98,37 @@ def _topic_figures(pairs: Sequence[tuple[set[str], set[str]]]) -> dict[str, floa
     return {"cases": len(pairs), "precision": precision, "recall": recall, "f1": f1}
 
 
-def write_report(analyzer: sentiment.Analyzer, data_dir: Path, out: Path, *, command: str) -> str:
-    """Evaluate every dev split under `data_dir` and write the markdown report to `out`; returns it."""
-    missing = [s.name for s in DEV_SETS if not (data_dir / s.name / "dev.jsonl").is_file()]
+def write_report(
+    analyzer: sentiment.Analyzer,
+    data_dir: Path,
+    out: Path,
+    *,
+    command: str,
+    cache_dir: Path | None,
+    sections: Sequence[str] = (),
+) -> list[SetResult]:
+    """Evaluate every dev split under `data_dir` and write the markdown report to `out`; returns the figures.
+
+    The trained baselines are fitted on the train splits; the frozen-encoder one embeds them through the
+    cache in `cache_dir` (~25 min for the shared sets the first time, seconds after). `sections` are extra
+    markdown sections for the report (see `render_markdown`).
+    """
+    absent = [
+        name for name in ("sklearn", "vaderSentiment", "snownlp") if importlib.util.find_spec(name) is None
+    ]
+    if absent:
+        raise VocwatchError(
+            f"the report's baselines need {', '.join(absent)}", fix="pip install 'vocwatch[eval]'"
+        )
+    missing = [
+        f"{s.name}/{split}.jsonl"
+        for s in DEV_SETS
+        for split in ("train", "dev")
+        if not (data_dir / s.name / f"{split}.jsonl").is_file()
+    ]
     if missing:
         raise VocwatchError(
-            f"{data_dir} lacks the dev splits of {', '.join(missing)}",
+            f"{data_dir} lacks {', '.join(missing)}",
             fix="pass --data-dir pointing at the labelled sets (e.g. ../shared/data)",
         )
     head = analyzer.sentiment
@@ -111,8 +139,15 @@ def write_report(analyzer: sentiment.Analyzer, data_dir: Path, out: Path, *, com
     calibrated_on = set((calibration or {}).get("fitted_on", {}))
     if analyzer.aspect is not None:  # the aspect head's temperature was fitted on half the ACSA dev rows
         calibrated_on |= set(analyzer.aspect.metadata.get("calibration", {}).get("fitted_on", {}))
+    trained = (TFIDF_LR, frozen_e5_lr(analyzer.encoder, cache_dir=cache_dir))
     started = time.monotonic()
-    results = evaluate_dev_sets(analyzer, data_dir, calibrated_on=calibrated_on)
+    try:
+        results = evaluate_dev_sets(analyzer, data_dir, calibrated_on=calibrated_on, trained=trained)
+    except TrainSplitError as problem:
+        raise VocwatchError(
+            f"cannot fit the trained baselines: {problem}",
+            fix="pass --data-dir pointing at the full labelled sets (e.g. ../shared/data)",
+        ) from None
     text = render_markdown(
         results,
         model_version=analyzer.model_version,
@@ -121,10 +156,26 @@ def write_report(analyzer: sentiment.Analyzer, data_dir: Path, out: Path, *, com
         command=command,
         generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         seconds=time.monotonic() - started,
+        sections=sections,
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
-    return text
+    return results
+
+
+def require_beats_baselines(results: Sequence[SetResult], report: Path) -> None:
+    """Raise a VocwatchError naming each set where a trained baseline is above the model, and by how much."""
+    below = shortfalls(results)
+    if below:
+        detail = "; ".join(
+            f"{s.set_name} {s.baseline} {100 * s.baseline_figure:.1f} vs vocwatch {100 * s.model:.1f} "
+            f"(-{100 * s.gap:.1f} points)"
+            for s in below
+        )
+        raise VocwatchError(
+            f"vocwatch is below a trained baseline: {detail}",
+            fix=f"improve the model until it beats them on every set ({report} has the figures)",
+        )
 
 
 def print_scores(console: Console, scores: Scores, *, title: str, as_json: bool) -> None:

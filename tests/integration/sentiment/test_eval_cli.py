@@ -6,6 +6,7 @@ come from a real SQLite database seeded through the storage functions the review
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -89,10 +90,49 @@ def test_eval_refuses_a_bad_file_in_one_line_with_a_fix(tmp_path: Path, env: dic
     assert "fix:" in bad.stderr
     assert neither.returncode == 1
     assert "exactly one of FILE, --report, --from-corrections" in neither.stderr
+    gate = vocwatch("eval", str(path), "--require-beat-baselines", cwd=tmp_path, env=env)
+    assert gate.returncode == 1
+    assert "--require-beat-baselines applies to --report only" in gate.stderr
 
 
-def write_dev_sets(data_dir: Path) -> None:
-    """Tiny dev splits shaped like ../shared/data's: English/Chinese sentence sets and aspect sets."""
+ZH_PHRASES = (
+    ("positive", ("很好，非常满意", "不错，下次还来", "很棒，推荐")),
+    ("negative", ("太差了，很失望", "很糟糕，再也不买了", "差劲，不推荐")),
+)
+CHINESE_TRAIN = [
+    {"id": f"ct-{i}", "text": f"{thing}{ending}", "label": label}
+    for i, (thing, (label, ending)) in enumerate(
+        itertools.product(
+            ("房间", "服务", "质量", "物流", "味道", "客服"),
+            [(label, ending) for label, endings in ZH_PHRASES for ending in endings],
+        )
+    )
+]
+FOOD = (
+    ("positive", "Delicious pasta"),
+    ("positive", "Tasty pizza"),
+    ("positive", "Fresh sushi"),
+    ("negative", "Cold soup"),
+    ("negative", "Bland curry"),
+)
+SERVICE = (
+    ("positive", "the staff were kind"),
+    ("positive", "service was quick"),
+    ("negative", "the waiter was rude"),
+    ("negative", "we waited ages"),
+)
+ASPECT_TRAIN = [
+    {
+        "id": f"at-{i}",
+        "text": f"{food}, and {service}.",
+        "label": {"aspects": [{"category": "food", "polarity": fp}, {"category": "service", "polarity": sp}]},
+    }
+    for i, ((fp, food), (sp, service)) in enumerate(itertools.product(FOOD, SERVICE))
+]
+
+
+def write_shared_sets(data_dir: Path) -> None:
+    """Tiny train/dev splits shaped like ../shared/data's: English/Chinese sentence sets and aspect sets."""
     english = [
         {"id": f"t-{i}", "text": text, "label": label} for i, (label, text) in enumerate(LABELLED_REVIEWS)
     ]
@@ -124,15 +164,37 @@ def write_dev_sets(data_dir: Path) -> None:
             },
         },
     ]
+    train: Sequence[Mapping[str, object]]
+    dev: Sequence[Mapping[str, object]]
     for spec in DEV_SETS:
-        rows = aspects if spec.name.endswith("acsa") else english if spec.language == "en" else chinese
-        write_jsonl(data_dir / spec.name / "dev.jsonl", rows)
+        if spec.name.endswith("acsa"):
+            train, dev = ASPECT_TRAIN, aspects
+        else:
+            train, dev = (english, english) if spec.language == "en" else (CHINESE_TRAIN, chinese)
+        write_jsonl(data_dir / spec.name / "train.jsonl", train)
+        write_jsonl(data_dir / spec.name / "dev.jsonl", dev)
+
+
+def headline(report: str) -> dict[str, dict[str, str]]:
+    """The headline table's rows by set name, each a column name -> cell mapping."""
+    table = [
+        line
+        for line in report.split("## Headline")[1].split("Notes:")[0].splitlines()
+        if line.startswith("|")
+    ]
+    header = [cell.strip() for cell in table[0].strip("|").split("|")]
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in table[2:]]
+    return {row[0]: dict(zip(header, row, strict=True)) for row in rows}
+
+
+def is_figure(cell: str) -> bool:
+    return cell.replace(".", "").isdigit()
 
 
 def test_report_covers_every_set_with_published_figures_and_baselines(
     tmp_path: Path, env: dict[str, str]
 ) -> None:
-    write_dev_sets(tmp_path / "shared")
+    write_shared_sets(tmp_path / "shared")
     out = tmp_path / "docs" / "accuracy.md"
 
     result = vocwatch(
@@ -141,21 +203,60 @@ def test_report_covers_every_set_with_published_figures_and_baselines(
 
     assert result.returncode == 0, result.stderr
     report = out.read_text(encoding="utf-8")
-    rows = {line.split(" | ")[0].strip("| "): line for line in report.splitlines() if line.startswith("| ")}
+    rows = headline(report)
     for spec in DEV_SETS:
         assert spec.name in rows
         assert f"### {spec.name}" in report
-    assert "73.7 (TimeLMs-2021 RoBERTa)" in rows["tweeteval_sentiment"]
-    assert "95.6 (RoBERTa-wwm-ext)" in rows["chnsenticorp_htl"]
-    assert "89.9 (BERT-pair)" in rows["semeval14_restaurants_acsa"]
+        # Both trained baselines on every set, fitted on its train split with C chosen there.
+        assert is_figure(rows[spec.name]["TF-IDF+LR"]) and is_figure(rows[spec.name]["frozen e5+LR"])
+    assert "73.7 (TimeLMs-2021 RoBERTa)" in rows["tweeteval_sentiment"]["published (test split)"]
+    assert "95.6 (RoBERTa-wwm-ext)" in rows["chnsenticorp_htl"]["published (test split)"]
+    assert "89.9 (BERT-pair)" in rows["semeval14_restaurants_acsa"]["published (test split)"]
     # VADER measured on English sets only, SnowNLP on Chinese only.
-    vader, snownlp = rows["tweeteval_sentiment"].split(" | ")[5:7]
-    assert vader.replace(".", "").isdigit() and snownlp == "n/a"
-    vader, snownlp = rows["waimai_10k"].split(" | ")[5:7]
-    assert vader == "n/a" and snownlp.replace(".", "").isdigit()
+    assert is_figure(rows["tweeteval_sentiment"]["VADER"]) and rows["tweeteval_sentiment"]["SnowNLP"] == "n/a"
+    assert rows["waimai_10k"]["VADER"] == "n/a" and is_figure(rows["waimai_10k"]["SnowNLP"])
+    # The binary protocol on the binary (Chinese) sets only.
+    assert is_figure(rows["waimai_10k"]["vocwatch binary acc"])
+    assert rows["tweeteval_sentiment"]["vocwatch binary acc"] == "—"
+    assert f"by 5-fold CV on {len(CHINESE_TRAIN)} train rows" in report
+    assert f"by 5-fold CV on {2 * len(ASPECT_TRAIN)} train rows" in report  # one row per aspect label
+    assert "- Selection: each trained baseline's C is chosen by 5-fold" in report
     assert "semeval14_restaurants_acsa: 1 `conflict` aspect labels left out" in report
     assert "vocwatch eval --report" in report
     assert "## Calibration" in report
+    assert list((tmp_path / "data" / "embeddings").rglob("*.npy")), "the frozen encoder's features are cached"
+
+
+def test_require_beat_baselines_fails_naming_each_set_a_baseline_wins(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    # The MiniLM test model reads English; on the Chinese sets a TF-IDF model trained on Chinese reviews
+    # gets every dev row right and the model does not, so the gate must fail there and name the gap.
+    write_shared_sets(tmp_path / "shared")
+    out = tmp_path / "accuracy.md"
+
+    result = vocwatch(
+        "eval",
+        "--report",
+        "--require-beat-baselines",
+        "--data-dir",
+        str(tmp_path / "shared"),
+        "--out",
+        str(out),
+        cwd=tmp_path,
+        env=env,
+    )
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    rows = headline(out.read_text(encoding="utf-8"))  # the report is written before the verdict
+    error = " ".join(result.stderr.split())
+    assert "error: vocwatch is below a trained baseline:" in error
+    for name in ("chnsenticorp_htl", "waimai_10k", "online_shopping_10_cats"):
+        ours = rows[name]["vocwatch"].strip("*")
+        assert rows[name]["TF-IDF+LR"] == "100.0" and ours != "100.0"
+        assert f"{name} TF-IDF+LR 100.0 vs vocwatch {ours} (-{100 - float(ours):.1f} points)" in error
+    assert "fix:" in error
 
 
 def seed_corrections(database: Path) -> None:
