@@ -4,9 +4,12 @@
 
 For short (~15 tokens) and long (~120 tokens) texts at batch 32 it prints, per backend:
 - `analyze`: texts/s through `Analyzer.analyze` (encoder, sentiment, clauses, topics, churn, language);
-- `encoder`: texts/s of the encoder pass alone, and what that is as a share of the fp32 arithmetic limit:
-  model FLOPs per text (2·multiply-adds of every Linear layer plus attention, for the real token counts)
-  times texts/s, divided by the GFLOP/s of a large fp32 matmul measured on the same threads.
+- `encoder`: texts/s of the encoder pass alone (frozen layers plus the tuned branch, one pass per text),
+  and what that is as a share of the fp32 arithmetic limit: model FLOPs per text (2·multiply-adds of every
+  Linear layer plus attention, for the real token counts, tuned layers included) times texts/s, divided by
+  the GFLOP/s of a large fp32 matmul measured on the same threads.
+Then the process's peak RSS. Targets (issue 16): fp32 >= 170 short and >= 20 long texts/s through
+`analyze`, int8 >= 300 short texts/s, peak RSS <= 1.2 GB.
 With `--data-dir`, it also scores dev texts of TweetEval and ChnSentiCorp with both backends and prints
 label agreement and accuracy, the evidence for (or against) using int8.
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import resource
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -70,6 +74,9 @@ def encoder_flops(analyzer: Analyzer, tokens: int) -> float:
     """FLOPs to encode one text of `tokens` tokens: Linear layers (2·in·out per token) plus attention."""
     config = analyzer.encoder.model.config
     hidden, ffn, layers = config.hidden_size, config.intermediate_size, config.num_hidden_layers
+    tuned = analyzer.encoder.tuned
+    if tuned is not None and analyzer.sentiment.features.branch == "tuned":
+        layers += len(tuned.layers)
     linear = 2 * tokens * (4 * hidden * hidden + 2 * hidden * ffn)
     attention = 2 * 2 * tokens * tokens * hidden  # scores and weighted sum
     return float(layers * (linear + attention))
@@ -98,10 +105,13 @@ def bench_backend(analyzer: Analyzer, limit_gflops: float, repeats: int) -> None
         )
         lengths = [min(n_tokens(t), analyzer.encoder.max_length) for t in texts]
         full, full_median = best_rate(functools.partial(analyzer.analyze, texts), count, repeats)
-        encode_only = functools.partial(
-            analyzer.encoder.pool_layers,
+        spec = analyzer.sentiment.features
+        encode_only = functools.partial(  # one pass: base layers for topics/churn, the head's tuned layers
+            analyzer.encoder.pool_spans,
             texts,
-            layers=analyzer.sentiment.features.layers,
+            [()] * len(texts),
+            layers=(analyzer.encoder.num_layers,),
+            tuned_layers=spec.layers if spec.branch == "tuned" else (),
             batch_size=analyzer.batch_size,
         )
         encode, _ = best_rate(encode_only, count, repeats)
@@ -159,6 +169,8 @@ def main() -> None:
         bench_backend(analyzers[backend], limit, args.repeats)
     if args.data_dir is not None:
         agreement(analyzers["torch"], analyzers["int8"], args.data_dir, args.per_set)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(f"peak RSS {peak:.0f} MB (both backends loaded)")
 
 
 if __name__ == "__main__":

@@ -22,12 +22,14 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from sentiment.encoder import Encoder
+from sentiment.finetune import FinetuneOptions, finetune
 from sentiment.prepare import prepare_default_model
 from sentiment.training import (
     DEFAULT_TRAIN_LIMITS,
     AspectHeadOptions,
     HeadOptions,
-    recalibrate_sentiment_head,
+    recalibrate_head,
     train_aspect_head,
     train_sentiment_head,
 )
@@ -45,6 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _calibrate(args, command)
     if args.command == "train-aspect":
         return _train_aspect(args, command)
+    if args.command == "finetune":
+        return _finetune(args, command)
     return _train(args, command)
 
 
@@ -61,27 +65,25 @@ def _progress() -> Callable[[int, int], None]:
 
 def _calibrate(args: argparse.Namespace, command: str) -> int:
     model_dir = args.model_dir or prepare_default_model(args.models_dir)
-    report = recalibrate_sentiment_head(
+    report = recalibrate_head(
         args.data_dir,
         model_dir,
         args.heads,
+        head_name=args.head,
         cache_dir=args.cache_dir,
         batch_size=args.batch_size,
         command=command,
         progress=_progress(),
     )
     print(file=sys.stderr)
-    pooled = report["report_half"]["pooled"]
+    pooled = report["selection_slice"]["pooled"]
     print(json.dumps({k: report[k] for k in ("version", "temperature")} | {"pooled": pooled}, indent=2))
     return 0
 
 
 def _train(args: argparse.Namespace, command: str) -> int:
     model_dir = args.model_dir or prepare_default_model(args.models_dir)
-    limits = dict(DEFAULT_TRAIN_LIMITS)
-    for item in args.limit:
-        name, _, count = item.partition("=")
-        limits[name] = int(count)
+    limits = _limits(args.limit)
     options = HeadOptions(
         layers=tuple(int(layer) for layer in args.layers.split(",")),
         hidden_dim=args.hidden or None,
@@ -129,11 +131,44 @@ def _train_aspect(args: argparse.Namespace, command: str) -> int:
         progress=_progress(),
     )
     print(file=sys.stderr)
-    pooled = report["calibration"]["report_half"]["pooled"]
+    pooled = report["calibration"]["selection_slice"]["pooled"]
     dev = {k: v["accuracy"] for k, v in report["dev"].items() if isinstance(v, dict)}
     print(json.dumps({"version": report["version"], "dev_accuracy": dev, "calibration": pooled}, indent=2))
     print(f"wrote {args.out / 'aspect'} in {time.monotonic() - started:.0f}s", file=sys.stderr)
     return 0
+
+
+def _finetune(args: argparse.Namespace, command: str) -> int:
+    model_dir = args.model_dir or prepare_default_model(args.models_dir)
+    options = FinetuneOptions(
+        first=args.first,
+        max_length=args.max_length,
+        epochs=args.epochs,
+        layer_lr=args.layer_lr,
+        seed=args.seed,
+    )
+    started = time.monotonic()
+    record = finetune(
+        args.data_dir,
+        Encoder.load(model_dir),
+        args.out,
+        cache_dir=args.cache_dir,
+        options=options,
+        limits=_limits(args.limit),
+        command=command,
+        progress=lambda message: print(message, file=sys.stderr, flush=True),
+    )
+    print(json.dumps({k: record[k] for k in ("history", "chosen_epoch", "seconds")}, indent=2))
+    print(f"wrote {args.out} in {time.monotonic() - started:.0f}s", file=sys.stderr)
+    return 0
+
+
+def _limits(items: Sequence[str]) -> dict[str, int]:
+    limits = dict(DEFAULT_TRAIN_LIMITS)
+    for item in items:
+        name, _, count = item.partition("=")
+        limits[name] = int(count)
+    return limits
 
 
 def _headline(dev: dict[str, object]) -> dict[str, object]:
@@ -197,9 +232,30 @@ def _parser() -> argparse.ArgumentParser:
         help="weight classes equally within each set",
     )
     aspect.add_argument("--batch-size", type=int, default=32)
-    calibrate = commands.add_parser(
-        "calibrate", help="fit the sentiment head's temperature on half of the dev splits (weights kept)"
+    tune = commands.add_parser(
+        "finetune", help="tune the encoder's top layers with the sentiment and aspect heads (CPU, ~1 h)"
     )
+    tune.add_argument("--data-dir", type=Path, required=True, help="directory of the labelled sets")
+    tune_model = tune.add_mutually_exclusive_group(required=True)
+    tune_model.add_argument(
+        "--models-dir", type=Path, help="prepare (if needed) and use the default model here"
+    )
+    tune_model.add_argument("--model-dir", type=Path, help="use this transformers directory as the encoder")
+    tune.add_argument("--cache-dir", type=Path, default=None, help="token-state cache (strongly recommended)")
+    tune.add_argument(
+        "--out", type=Path, required=True, help="heads directory: OUT/encoder, sentiment, aspect"
+    )
+    tune.add_argument("--limit", action="append", default=[], metavar="SET=N", help="training rows of a set")
+    tuning = FinetuneOptions()
+    tune.add_argument("--first", type=int, default=tuning.first, help="layers above this one are tuned")
+    tune.add_argument("--max-length", type=int, default=tuning.max_length)
+    tune.add_argument("--epochs", type=int, default=tuning.epochs)
+    tune.add_argument("--layer-lr", type=float, default=tuning.layer_lr)
+    tune.add_argument("--seed", type=int, default=tuning.seed)
+    calibrate = commands.add_parser(
+        "calibrate", help="fit a head's temperature on the train selection slice (weights kept)"
+    )
+    calibrate.add_argument("--head", choices=("sentiment", "aspect"), default="sentiment")
     calibrate.add_argument("--data-dir", type=Path, required=True, help="directory of the labelled sets")
     model = calibrate.add_mutually_exclusive_group(required=True)
     model.add_argument("--models-dir", type=Path, help="prepare (if needed) and use the default model here")

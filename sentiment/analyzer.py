@@ -21,14 +21,16 @@ from numpy.typing import NDArray
 
 from sentiment.aspects import LABELS, aspect_input, aspect_probabilities, aspect_query, topics_for_text
 from sentiment.churn import ChurnDetector
-from sentiment.clauses import split_clauses
-from sentiment.encoder import DEFAULT_BATCH_SIZE, DEFAULT_MAX_LENGTH, Backend, Encoder, l2_normalise
+from sentiment.clauses import clauses_of
+from sentiment.encoder import DEFAULT_BATCH_SIZE, DEFAULT_MAX_LENGTH, Backend, Encoder, Pools, l2_normalise
 from sentiment.errors import ModelFormatError
-from sentiment.heads import META_FILE, ClassifierHead
+from sentiment.heads import META_FILE, ClassifierHead, FeatureSpec
 from sentiment.hf_classifier import SequenceClassifier
 from sentiment.language import detect_language, read_language
 from sentiment.taxonomy import DEFAULT_TAXONOMY, TopicDefinition
 from sentiment.topics import TopicIndex
+from sentiment.tuned import META_FILE as TUNED_META_FILE
+from sentiment.tuned import TUNED_DIR
 from sentiment.types import Analysis, SentimentLabel, TopicScore
 
 SENTIMENT_HEAD = "sentiment"
@@ -42,22 +44,33 @@ def default_heads_dir() -> Path:
 
 @dataclass(frozen=True)
 class _Units:
-    """Texts plus the clauses of multi-clause texts, encoded together; `rows[i]` = text i's rows."""
+    """Texts plus the clauses of multi-clause texts, read in one pass: `rows[i]` = text i's rows.
+
+    Text i's first row is the whole text, the next ones its clauses (`spans[i]`, character spans of it);
+    `texts` holds each row's own text (what keyword rules and a replacement classifier read).
+    """
 
     texts: list[str]
     rows: list[list[int]]
+    spans: list[list[tuple[int, int]]]
 
     @classmethod
     def of(cls, texts: Sequence[str], *, clauses: bool = True) -> _Units:
-        units, rows = list(texts), []
-        for i, text in enumerate(texts):
-            clauses_of_text = split_clauses(text) if clauses else []
-            if len(clauses_of_text) > 1:
-                rows.append([i, *range(len(units), len(units) + len(clauses_of_text))])
-                units.extend(clauses_of_text)
-            else:
-                rows.append([i])
-        return cls(texts=units, rows=rows)
+        units: list[str] = []
+        rows: list[list[int]] = []
+        spans: list[list[tuple[int, int]]] = []
+        for text in texts:
+            found = clauses_of(text) if clauses else []
+            found = found if len(found) > 1 else []
+            rows.append(list(range(len(units), len(units) + 1 + len(found))))
+            units += [text, *(c.text for c in found)]
+            spans.append([(c.start, c.end) for c in found])
+        return cls(texts=units, rows=rows, spans=spans)
+
+    @property
+    def whole(self) -> list[int]:
+        """The row of each whole text, in input order."""
+        return [rows[0] for rows in self.rows]
 
 
 @dataclass(frozen=True, eq=False)  # parts hold torch modules: compare by identity
@@ -87,10 +100,13 @@ class Analyzer:
 
     @property
     def model_version(self) -> str:
-        """Encoder (weights + conversion + backend) and head versions, recorded on every analysis."""
+        """Encoder (weights + conversion + backend), tuned branch and head versions, on every analysis."""
         backend = "" if self.encoder.backend == "torch" else f"-{self.encoder.backend}"
-        scorer = self.classifier.version if self.classifier is not None else self.sentiment.version
-        return f"{self.encoder.version}{backend}+{scorer}"
+        if self.classifier is not None:
+            return f"{self.encoder.version}{backend}+{self.classifier.version}"
+        return (
+            f"{encoder_version_of(self.encoder, self.sentiment.features)}{backend}+{self.sentiment.version}"
+        )
 
     @property
     def taxonomy_version(self) -> str | None:
@@ -103,16 +119,17 @@ class Analyzer:
         if not texts:
             return []
         units = _Units.of(texts, clauses=self.aspects)
-        probabilities, vectors = self._read(units.texts)
+        probabilities, vectors = self._read(units)
         topics = self._topics(units, vectors, probabilities, len(texts))
-        churn = self._churn(texts, vectors, probabilities)
+        whole = units.whole
+        churn = self._churn(texts, vectors[whole], probabilities[whole])
         version, taxonomy = self.model_version, self.taxonomy_version
         results = []
         for i, text in enumerate(texts):
             reading = read_language(text)
             results.append(
                 Analysis.from_probabilities(
-                    dict(zip(LABELS, (float(p) for p in probabilities[i]), strict=True)),
+                    dict(zip(LABELS, (float(p) for p in probabilities[whole[i]]), strict=True)),
                     model_version=version,
                     lang=reading.lang,
                     churn_risk=churn[i],
@@ -147,7 +164,7 @@ class Analyzer:
         texts = list(dict.fromkeys(text for text, _ in pairs))
         aspects = list(dict.fromkeys(aspect for _, aspect in pairs))
         units = _Units.of(texts)
-        probabilities, vectors = self._read(units.texts)
+        probabilities, vectors = self._read(units)
         aspect_vectors = dict(
             zip(aspects, self.encoder.encode([aspect_query(a) for a in aspects]), strict=True)
         )
@@ -172,9 +189,10 @@ class Analyzer:
         if head is None or not pairs:
             return []
         inputs = list(dict.fromkeys(aspect_input(text, aspect) for text, aspect in pairs))
-        layers = head.features.layers
-        pooled = self.encoder.pool_layers(inputs, layers=layers, batch_size=self.batch_size)
-        probabilities = _in_label_order(head, head.predict_proba(head.features.build(pooled)))
+        pools = self._pool(inputs, [[] for _ in inputs], head.features)
+        probabilities = _in_label_order(
+            head, head.predict_proba(head.features.build(_chosen(pools, head.features)))
+        )
         row = {text: i for i, text in enumerate(inputs)}
         return [
             dict(zip(LABELS, (float(v) for v in probabilities[row[aspect_input(text, aspect)]]), strict=True))
@@ -194,26 +212,44 @@ class Analyzer:
     def _churn(
         self, texts: Sequence[str], vectors: NDArray[np.float32], probabilities: NDArray[np.float32]
     ) -> list[float | None]:
-        """Per text, its churn risk (`None` without a churn detector); texts are the first rows."""
+        """Per text, its churn risk (`None` without a churn detector), from its whole-text row."""
         if self.churn is None:
             return [None] * len(texts)
-        n, positive = len(texts), LABELS.index(SentimentLabel.POSITIVE)
-        scores = self.churn.scores(vectors[:n], texts, probabilities[:n, positive])
+        positive = LABELS.index(SentimentLabel.POSITIVE)
+        scores = self.churn.scores(vectors, texts, probabilities[:, positive])
         return [round(float(score), 4) for score in scores]
 
-    def _read(self, texts: Sequence[str]) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-        """Sentiment probabilities (columns in `LABELS` order) and normalised sentence embeddings."""
-        last = self.encoder.num_layers
-        layers = (
-            (last,) if self.classifier is not None else tuple(sorted({*self.sentiment.features.layers, last}))
-        )
-        pooled = self.encoder.pool_layers(texts, layers=layers, batch_size=self.batch_size)
-        vectors = l2_normalise(pooled[:, layers.index(last), :])
-        if self.classifier is not None:
-            return self.classifier.predict_proba(texts, batch_size=self.batch_size), vectors
+    def _read(self, units: _Units) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+        """Per row, sentiment probabilities (columns in `LABELS` order) and the normalised e5 embedding.
+
+        One pass through the encoder per text: clause rows pool the token states of their span.
+        """
         head = self.sentiment
-        head_probabilities = head.predict_proba(head.features.build(head.features.select(pooled, layers)))
+        spec = head.features if self.classifier is None else FeatureSpec(layers=())
+        pools = self._pool([units.texts[i] for i in units.whole], units.spans, spec)
+        vectors = l2_normalise(pools.base[:, -1, :])
+        if self.classifier is not None:
+            return self.classifier.predict_proba(units.texts, batch_size=self.batch_size), vectors
+        head_probabilities = head.predict_proba(head.features.build(_chosen(pools, spec)))
         return _in_label_order(head, head_probabilities), vectors
+
+    def _pool(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], spec: FeatureSpec
+    ) -> Pools:
+        """The pools a head with features `spec` reads, plus the last base layer (the e5 embedding) last."""
+        base = spec.layers if spec.branch == "base" else ()
+        return self.encoder.pool_spans(
+            texts,
+            spans,
+            layers=(*base, self.encoder.num_layers),
+            tuned_layers=spec.layers if spec.branch == "tuned" else (),
+            batch_size=self.batch_size,
+        )
+
+
+def _chosen(pools: Pools, spec: FeatureSpec) -> NDArray[np.float32]:
+    """The pooled layers `spec` asked `Analyzer._pool` for, in its order."""
+    return pools.tuned if spec.branch == "tuned" else pools.base[:, : len(spec.layers)]
 
 
 def head_covers(head: ClassifierHead, text: str, aspect: str) -> bool:
@@ -247,12 +283,24 @@ def _refuse_single_string(texts: Sequence[str]) -> None:
         raise TypeError("analyze takes a sequence of texts, not one string")
 
 
+def encoder_version_of(encoder: Encoder, features: FeatureSpec) -> str:
+    """The version of what a head with `features` reads: the encoder's, plus its tuned branch's if read."""
+    if features.branch == "tuned" and encoder.tuned is not None:
+        return f"{encoder.version}+{encoder.tuned.version}"
+    return encoder.version
+
+
 def check_compatible(encoder: Encoder, head: ClassifierHead) -> None:
     """Refuse a head trained on another encoder: the dimensions might match and the outputs be noise."""
-    if head.encoder_version and head.encoder_version != encoder.version:
+    if head.features.branch == "tuned" and encoder.tuned is None:
+        raise ModelFormatError(
+            f"head {head.name!r} reads the tuned layers, but no tuned layers were loaded (heads_dir/encoder)"
+        )
+    expected_version = encoder_version_of(encoder, head.features)
+    if head.encoder_version and head.encoder_version != expected_version:
         raise ModelFormatError(
             f"head {head.name!r} was trained on encoder {head.encoder_version!r} but the model directory "
-            f"holds {encoder.version!r}; retrain it (python -m sentiment train) or point heads_dir at "
+            f"holds {expected_version!r}; retrain it (python -m sentiment train) or point heads_dir at "
             "heads trained on this encoder"
         )
     if any(layer < 0 or layer > encoder.num_layers for layer in head.features.layers):
@@ -284,7 +332,8 @@ def load_analyzer(
 ) -> Analyzer:
     """Load the encoder from `model_dir`, the heads from `heads_dir` (default: the packaged heads).
 
-    `heads_dir/sentiment` is required; `heads_dir/aspect`, when present, serves `score_aspects`.
+    `heads_dir/sentiment` is required; `heads_dir/aspect`, when present, serves `score_aspects`;
+    `heads_dir/encoder`, when present, holds the fine-tuned top layers the heads read (`sentiment.tuned`).
 
     `model_dir` is a transformers directory, typically the one `prepare_default_model` returned.
     `taxonomy` None means `DEFAULT_TAXONOMY` (an empty sequence turns topics off). `classifier` names a
@@ -294,7 +343,8 @@ def load_analyzer(
     """
     heads = heads_dir if heads_dir is not None else default_heads_dir()
     sentiment = ClassifierHead.load(heads / SENTIMENT_HEAD)
-    encoder = Encoder.load(model_dir, max_length=max_length, backend=backend)
+    tuned = heads / TUNED_DIR if (heads / TUNED_DIR / TUNED_META_FILE).is_file() else None
+    encoder = Encoder.load(model_dir, max_length=max_length, backend=backend, tuned_dir=tuned)
     check_compatible(encoder, sentiment)  # before embedding the taxonomy: a wrong head fails at once
     aspect = ClassifierHead.load(heads / ASPECT_HEAD) if (heads / ASPECT_HEAD / META_FILE).is_file() else None
     if aspect is not None:

@@ -9,6 +9,8 @@ anything on their own ("Well," "OK,") are joined to the next clause (the last on
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import regex
 
 # Contrast words, by script. Latin words need word boundaries ("but" not in "button"); CJK ones cannot
@@ -69,29 +71,73 @@ MIN_CLAUSE_WORDS = 2
 MIN_CLAUSE_CJK_CHARS = 2
 
 
+@dataclass(frozen=True)
+class Clause:
+    """One clause: its text (pieces joined by a space) and the span of the original text it covers."""
+
+    text: str
+    start: int
+    end: int
+
+
 def split_clauses(text: str) -> list[str]:
     """The text's clauses in order, stripped; a text without boundaries is one clause (itself, stripped).
 
     Never empty for a text with letters; `[]` for one without (emoji only, numbers, whitespace).
     """
-    pieces: list[str] = []
-    for part in _BOUNDARY.split(text):
-        pieces.extend(_CONTRAST.split(part))
-    clauses: list[str] = []
-    pending = ""
-    for piece in pieces:
-        piece = piece.strip(" \t\"'“”‘’()[]（）【】-—:：")
-        if not _LETTER.search(piece):
-            continue
-        piece = f"{pending} {piece}".strip() if pending else piece
-        if _too_short(piece):
+    return [clause.text for clause in clauses_of(text)]
+
+
+def clauses_of(text: str) -> list[Clause]:
+    """`split_clauses` with each clause's character span in `text` (from its first to its last piece).
+
+    The analyzer pools the token states of a span instead of encoding the clause again.
+    """
+    clauses: list[Clause] = []
+    pending: Clause | None = None
+    for start, end in _pieces(text):
+        piece = Clause(text[start:end], start, end)
+        if pending is not None:
+            piece = Clause(f"{pending.text} {piece.text}", pending.start, end)
+        if _too_short(piece.text):
             pending = piece
             continue
         clauses.append(piece)
-        pending = ""
-    if pending:  # a short last clause stands alone: in "friendly, aber langsam" it is the contrast
+        pending = None
+    if (
+        pending is not None
+    ):  # a short last clause stands alone: in "friendly, aber langsam" it is the contrast
         clauses.append(pending)
     return clauses
+
+
+_STRIPPED = " \t\"'“”‘’()[]（）【】-—:："
+
+
+def _pieces(text: str) -> list[tuple[int, int]]:
+    """Spans between boundaries and contrast words, stripped of quotes and brackets, that hold a letter."""
+    spans: list[tuple[int, int]] = []
+    for part_start, part_end in _between(_BOUNDARY, text, 0, len(text)):
+        spans += _between(_CONTRAST, text, part_start, part_end)
+    pieces = []
+    for start, end in spans:
+        raw = text[start:end]
+        lead = len(raw) - len(raw.lstrip(_STRIPPED))
+        trail = len(raw) - len(raw.rstrip(_STRIPPED))
+        if _LETTER.search(raw):
+            pieces.append((start + lead, end - trail))
+    return pieces
+
+
+def _between(pattern: regex.Pattern[str], text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Spans of `text[start:end]` between the matches of `pattern` (what `pattern.split` would return)."""
+    part = text[start:end]
+    spans, position = [], 0
+    for match in pattern.finditer(part):
+        spans.append((start + position, start + match.start()))
+        position = match.end()
+    spans.append((start + position, end))
+    return spans
 
 
 def _too_short(piece: str) -> bool:

@@ -26,10 +26,11 @@ CHUNK_SIZE = 1024
 ProgressCallback = Callable[[int, int], None]
 
 
-def cache_root(cache_dir: Path, encoder: Encoder, layers: Sequence[int]) -> Path:
-    """The directory that holds chunks for this encoder, truncation length and set of pooled layers."""
+def cache_root(cache_dir: Path, encoder: Encoder, layers: Sequence[int], *, tuned: bool = False) -> Path:
+    """The directory that holds chunks for this encoder (and tuned branch), truncation and pooled layers."""
     layer_part = "-".join(str(layer) for layer in layers)
-    return cache_dir / encoder.version / f"len{encoder.max_length}-layers{layer_part}"
+    branch = f"-{encoder.tuned.version}" if tuned and encoder.tuned is not None else ""
+    return cache_dir / encoder.version / f"len{encoder.max_length}-layers{layer_part}{branch}"
 
 
 def pooled_features(
@@ -40,10 +41,14 @@ def pooled_features(
     cache_dir: Path | None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: ProgressCallback | None = None,
+    tuned: bool = False,
 ) -> NDArray[np.float32]:
-    """Mean-pooled features of `layers` for `texts`, shape (n, len(layers), dim); computed once per chunk."""
+    """Mean-pooled features of `layers` for `texts`, shape (n, len(layers), dim); computed once per chunk.
+
+    `tuned` reads the layers from the encoder's tuned branch instead of the frozen encoder.
+    """
     out = np.zeros((len(texts), len(layers), encoder.dim), dtype=np.float32)
-    root = cache_root(cache_dir, encoder, layers) if cache_dir is not None else None
+    root = cache_root(cache_dir, encoder, layers, tuned=tuned) if cache_dir is not None else None
     for start in range(0, len(texts), CHUNK_SIZE):
         chunk = texts[start : start + CHUNK_SIZE]
         path = root / f"{_chunk_key(chunk)}.npy" if root is not None else None
@@ -52,7 +57,14 @@ def pooled_features(
         else:
             # Round to what the cache stores even when not caching, so that a head fitted from a cold
             # cache and one fitted from a warm cache are the same head.
-            values = encoder.pool_layers(chunk, layers=layers, batch_size=batch_size).astype(np.float16)
+            pools = encoder.pool_spans(
+                chunk,
+                [()] * len(chunk),
+                layers=() if tuned else layers,
+                tuned_layers=layers if tuned else (),
+                batch_size=batch_size,
+            )
+            values = (pools.tuned if tuned else pools.base).astype(np.float16)
             if path is not None:
                 _save_atomically(path, values)
         out[start : start + len(chunk)] = values

@@ -12,13 +12,14 @@ memory; 256 tokens keep ~95% of long Chinese hotel reviews whole.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import torch
@@ -28,6 +29,9 @@ from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
 from sentiment.errors import ModelNotFoundError
 from sentiment.prepare import MODEL_INFO_FILE
+from sentiment.tuned import TunedLayers
+
+ModuleT = TypeVar("ModuleT", bound=torch.nn.Module)
 
 DEFAULT_MAX_LENGTH = 256
 DEFAULT_BATCH_SIZE = 32
@@ -50,6 +54,7 @@ class Encoder:
     prefix: str = ""
     max_length: int = DEFAULT_MAX_LENGTH
     backend: Backend = "torch"
+    tuned: TunedLayers | None = None
 
     @classmethod
     def load(
@@ -59,24 +64,28 @@ class Encoder:
         max_length: int = DEFAULT_MAX_LENGTH,
         prefix: str | None = None,
         backend: Backend = "torch",
+        tuned_dir: Path | None = None,
     ) -> Encoder:
         """Load a transformers model directory (config.json + weights + tokenizer) for inference.
 
         `prefix` overrides the one recorded in the directory's `vocwatch-model.json` (e.g. `"query: "`
         for an e5 checkpoint that was not converted by `prepare`). `version` names the weights whatever
         the backend (heads trained on fp32 embeddings apply to int8 ones); `Analyzer.model_version`
-        records the backend.
+        records the backend. `tuned_dir` holds fine-tuned top layers (`sentiment.tuned`) to run as a branch.
         """
         if not (model_dir / "config.json").is_file():
             raise ModelNotFoundError(f"no transformers model in {model_dir} (config.json missing)")
         info = _read_model_info(model_dir)
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
         model = _load_body(model_dir)
+        version = str(info.get("version") or directory_version(model_dir))
+        tuned = TunedLayers.load(tuned_dir, model, base_version=version) if tuned_dir is not None else None
         if backend == "int8":
             model = quantize_int8(model)
+            if tuned is not None:
+                tuned = dataclasses.replace(tuned, layers=quantize_int8(tuned.layers))
         elif backend != "torch":
             raise ValueError(f"backend must be 'torch' or 'int8', not {backend!r}")
-        version = str(info.get("version") or directory_version(model_dir))
         return cls(
             model=model,
             tokenizer=tokenizer,
@@ -84,6 +93,7 @@ class Encoder:
             prefix=prefix if prefix is not None else str(info.get("query_prefix", "")),
             max_length=min(max_length, _model_max_positions(model)),
             backend=backend,
+            tuned=tuned,
         )
 
     @property
@@ -107,36 +117,116 @@ class Encoder:
         """Mean-pool the hidden states of several layers: shape (len(texts), len(layers), dim), raw.
 
         Layer 0 is the embedding output and `num_layers` the last layer. Heads that look at more than the
-        last layer (and the training cache, which keeps several) use this.
+        last layer (and the training cache, which keeps several) use this. Always the frozen encoder.
+        """
+        return self.pool_spans(texts, [()] * len(texts), layers=layers, batch_size=batch_size).base
+
+    def pool_spans(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        *,
+        layers: Sequence[int],
+        tuned_layers: Sequence[int] = (),
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> Pools:
+        """One pass per text: mean pools of the whole text and of character spans of it (its clauses).
+
+        Rows come per text: the whole text, then each of its `spans` in order. A span pools its own tokens
+        plus the prefix and special tokens every encoded text has (so it looks like a text of its own to a
+        head); a span that truncation cut off pools the whole text. `tuned_layers` are read from the tuned
+        branch (`sentiment.tuned`), where layers up to the branch's first one are the shared base layers.
         """
         if isinstance(texts, str):
             raise TypeError("texts must be a sequence of strings, not one string")
-        out = np.zeros((len(texts), len(layers), self.dim), dtype=np.float32)
+        if tuned_layers and self.tuned is None:
+            raise ValueError("tuned layers asked for, but this encoder has no tuned branch")
+        starts = np.cumsum([0, *(1 + len(s) for s in spans)])
+        base = np.zeros((int(starts[-1]), len(layers), self.dim), dtype=np.float32)
+        tuned = np.zeros((int(starts[-1]), len(tuned_layers), self.dim), dtype=np.float32)
         if not texts:
-            return out
+            return Pools(base, tuned)
         encoded = self.tokenizer(
             [self.prefix + text for text in texts],
             truncation=True,
             max_length=self.max_length,
-            add_special_tokens=True,
+            return_offsets_mapping=any(spans),
         )
         ids: list[list[int]] = encoded["input_ids"]
-        want_hidden = tuple(layers) != (self.num_layers,)
+        offsets = encoded["offset_mapping"] if any(spans) else [None] * len(texts)
         for batch in length_sorted_batches([len(row) for row in ids], batch_size):
             padded = self.tokenizer.pad({"input_ids": [ids[i] for i in batch]}, return_tensors="pt")
             mask = padded["attention_mask"]
             with torch.inference_mode():
-                result = self.model(
-                    input_ids=padded["input_ids"], attention_mask=mask, output_hidden_states=want_hidden
-                )
-                states = result.hidden_states if want_hidden else (result.last_hidden_state,)
-                weights = mask.unsqueeze(-1).to(states[0].dtype)
-                counts = weights.sum(dim=1).clamp(min=1.0)
-                for j, layer in enumerate(layers):
-                    hidden = states[layer] if want_hidden else states[0]
-                    pooled = (hidden * weights).sum(dim=1) / counts
-                    out[batch, j, :] = pooled.float().numpy()
-        return out
+                states = self._states(padded["input_ids"], mask, layers, tuned_layers)
+                for j, i in enumerate(batch):
+                    weights = _span_weights(mask[j], offsets[i], spans[i], len(self.prefix))
+                    rows = slice(int(starts[i]), int(starts[i + 1]))
+                    for out, chosen in ((base, states.base), (tuned, states.tuned)):
+                        for k, hidden in enumerate(chosen):
+                            out[rows, k, :] = (weights @ hidden[j].float()).numpy()
+        return Pools(base, tuned)
+
+    def _states(
+        self, input_ids: torch.Tensor, mask: torch.Tensor, layers: Sequence[int], tuned_layers: Sequence[int]
+    ) -> _States:
+        """Hidden states of the asked layers of the base model and of the tuned branch, for one batch."""
+        need_all = tuple(layers) != (self.num_layers,) or bool(tuned_layers)
+        result = self.model(input_ids=input_ids, attention_mask=mask, output_hidden_states=need_all)
+        hidden = result.hidden_states if need_all else {self.num_layers: result.last_hidden_state}
+        branch: list[torch.Tensor] = []
+        if tuned_layers and self.tuned is not None:
+            first = self.tuned.first
+            branch = self.tuned.forward(hidden[first], mask, self.model.config)
+        return _States(
+            base=[hidden[layer] for layer in layers],
+            tuned=[
+                hidden[layer]
+                if self.tuned is None or layer <= self.tuned.first
+                else branch[layer - self.tuned.first - 1]
+                for layer in tuned_layers
+            ],
+        )
+
+
+@dataclass(frozen=True)
+class Pools:
+    """Mean pools from `Encoder.pool_spans`: (rows, layers, dim) of the base model and of the tuned branch."""
+
+    base: NDArray[np.float32]
+    tuned: NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class _States:
+    base: list[torch.Tensor]
+    tuned: list[torch.Tensor]
+
+
+def _span_weights(
+    mask: torch.Tensor,
+    offsets: Sequence[tuple[int, int]] | None,
+    spans: Sequence[tuple[int, int]],
+    prefix: int,
+) -> torch.Tensor:
+    """Averaging weights (1 + len(spans), tokens): row 0 the whole text, then one row per span.
+
+    Token offsets count in the encoded string (prefix + text); special and prefix tokens end at or before
+    the prefix and belong to every row.
+    """
+    real = mask.to(torch.float32)
+    rows = [real]
+    if spans and offsets is not None:
+        ends = torch.tensor([end for _, end in offsets], dtype=torch.long)
+        begins = torch.tensor([begin for begin, _ in offsets], dtype=torch.long)
+        ends = torch.nn.functional.pad(ends, (0, len(real) - len(ends)))
+        begins = torch.nn.functional.pad(begins, (0, len(real) - len(begins)))
+        shared = (ends <= prefix).to(torch.float32) * real
+        for start, end in spans:
+            inside = ((begins < end + prefix) & (ends > start + prefix)).to(torch.float32) * real
+            rows.append(shared + inside if inside.any() else real)
+    weights = torch.stack(rows)
+    return weights / weights.sum(dim=1, keepdim=True).clamp(min=1.0)
 
 
 def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
@@ -166,7 +256,7 @@ def _read_model_info(model_dir: Path) -> dict[str, Any]:
     return info if isinstance(info, dict) else {}
 
 
-def quantize_int8(model: PreTrainedModel) -> PreTrainedModel:
+def quantize_int8(model: ModuleT) -> ModuleT:
     """Dynamic int8 quantisation of the Linear layers (~80% of the FLOPs of a transformer layer).
 
     torch marks eager-mode quantisation as deprecated in favour of torchao; it still works and needs no

@@ -24,7 +24,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -45,10 +45,13 @@ META_FILE = "head.json"
 class FeatureSpec:
     """Which pooled layers a head reads: each is L2-normalised, then they are concatenated.
 
-    `(12,)` on a 12-layer e5 is exactly the standard e5 sentence embedding.
+    `(12,)` on a 12-layer e5 is exactly the standard e5 sentence embedding. `branch` says whose layers:
+    the frozen encoder's (`base`) or the fine-tuned top layers' (`tuned`, see `sentiment.tuned`), where
+    layers up to the branch's first one are the shared base layers.
     """
 
     layers: tuple[int, ...]
+    branch: Literal["base", "tuned"] = "base"
 
     def build(self, pooled: NDArray[np.float32]) -> NDArray[np.float32]:
         """Turn pooled layers, shape (n, len(layers), dim), into the head's input (n, len(layers) * dim)."""
@@ -108,6 +111,8 @@ class ClassifierHead:
         """`<name>-<kind>.<hash of weights>`: changes exactly when the head's behaviour can change."""
         digest = hashlib.sha256()
         digest.update(json.dumps([self.labels, self.features.layers]).encode())
+        if self.features.branch != "base":  # heads on the frozen encoder keep the versions they had
+            digest.update(self.features.branch.encode())
         if self.temperature != 1.0:  # an uncalibrated head keeps the version it had before calibration
             digest.update(repr(self.temperature).encode())
         for array in (self.input_mean, self.input_scale, *self.weights, *self.biases):
@@ -177,6 +182,7 @@ class ClassifierHead:
                 "pooling": "mean",
                 "layers": list(self.features.layers),
                 "normalize": "l2-per-layer",
+                "branch": self.features.branch,
             },
             "encoder_version": self.encoder_version,
             "temperature": self.temperature,
@@ -197,7 +203,10 @@ class ClassifierHead:
         try:
             head = cls(
                 labels=tuple(str(label) for label in meta["labels"]),
-                features=FeatureSpec(layers=tuple(int(layer) for layer in meta["features"]["layers"])),
+                features=FeatureSpec(
+                    layers=tuple(int(layer) for layer in meta["features"]["layers"]),
+                    branch="tuned" if meta["features"].get("branch") == "tuned" else "base",
+                ),
                 input_mean=tensors["input.mean"],
                 input_scale=tensors["input.scale"],
                 weights=tuple(tensors[f"layers.{i}.weight"] for i in range(n_layers)),

@@ -1,26 +1,29 @@
-"""Fit the sentiment head on frozen encoder features of the labelled sets, and report dev-split figures.
+"""Fit heads on encoder features (frozen, or its tuned branch) of the labelled sets; report dev figures.
 
 One multilingual head for three labels: TweetEval (English tweets) teaches all three, the Chinese review
-sets teach negative vs positive. The encoder stays frozen: only features are computed (once, cached by
-`embedding_cache`), so refitting is cheap and the committed artefact is a few hundred kilobytes.
+sets teach negative vs positive. Features are computed once and cached (`embedding_cache`), so refitting
+is cheap and the committed artefact is small. With the shipped model the encoder's top layers were tuned
+first (`sentiment.finetune`); `train_sentiment_head(tuned_from=...)` then refits the head on the tuned
+branch, e.g. with CX corrections added (`vocwatch train --with-corrections`).
 
 Rows are sampled per set with a fixed seed (a shuffled prefix, so asking for more rows later keeps the
-earlier ones); dev splits are used whole. The report's figures are the ones each set is published with:
-TweetEval macro-averaged recall, Chinese accuracy (a `neutral` answer on a Chinese review counts as wrong).
-
-The fitted head is then calibrated (`calibrate_head`): a softmax temperature chosen on one half of the dev
-splits, its effect measured on the other half. `recalibrate_sentiment_head` does only that step for an
-existing head, which needs the dev splits embedded (~9k texts) instead of the training sets (~56k).
+earlier ones). A fixed slice of each train split (`in_selection_slice`) is never fitted on: options,
+epochs and temperatures are chosen on it, never on dev; dev splits are read once, for the figures each
+set is published with (TweetEval macro-averaged recall, accuracy elsewhere; a `neutral` answer on a
+Chinese review counts as wrong). `recalibrate_head` refits only the temperature of an existing head.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import random
+import shutil
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -28,7 +31,6 @@ from numpy.typing import NDArray
 from sentiment.analyzer import ASPECT_HEAD, SENTIMENT_HEAD, check_compatible
 from sentiment.aspects import aspect_input
 from sentiment.calibration import (
-    calibration_half,
     expected_calibration_error,
     fit_temperature,
     negative_log_likelihood,
@@ -37,8 +39,11 @@ from sentiment.calibration import (
 from sentiment.corpora import SENTIMENT_SETS, Example, fingerprint, read_eval_jsonl, read_split
 from sentiment.embedding_cache import ProgressCallback, pooled_features
 from sentiment.encoder import DEFAULT_BATCH_SIZE, Encoder
+from sentiment.errors import ModelNotFoundError
 from sentiment.evaluation import LABELS, score
 from sentiment.heads import ClassifierHead, FeatureSpec
+from sentiment.tuned import META_FILE as TUNED_META_FILE
+from sentiment.tuned import TUNED_DIR
 
 # Most rows used from each set's train split: all of them (the shared sets are capped at 20k rows). An
 # early subsample (12k/4k/6k/8k rows) scored 0.8065 on dev against 0.8125 with everything, so the extra
@@ -55,13 +60,36 @@ CACHED_LAYERS: tuple[int, ...] = (4, 6, 8, 9, 10, 11, 12)
 DEFAULT_SEED = 0
 
 
+SELECTION_MODULUS = 20
+
+
+def in_selection_slice(row_id: str) -> bool:
+    """Train rows set aside for choosing epochs, options and temperatures (sha1(id) % 20 == 0, ~5%).
+
+    Model selection happens on these, never on dev: dev is read once, for the figures reported at the end.
+    """
+    digest = hashlib.sha1(row_id.encode("utf-8"), usedforsecurity=False).digest()
+    return int.from_bytes(digest[:4], "big") % SELECTION_MODULUS == 0
+
+
 @dataclass(frozen=True)
 class LabelledSet:
-    """The rows of one set used for training (sampled) and for evaluation (whole dev split)."""
+    """One set's rows: fitted on (`train`), chosen on (`selection`, a slice of train), reported on (`dev`)."""
 
     name: str
     train: list[Example]
     dev: list[Example]
+    selection: list[Example] = field(default_factory=list)
+
+    @classmethod
+    def split(cls, name: str, train: Sequence[Example], dev: list[Example]) -> LabelledSet:
+        """Set the selection slice of `train` aside."""
+        return cls(
+            name=name,
+            train=[row for row in train if not in_selection_slice(row.id)],
+            dev=dev,
+            selection=[row for row in train if in_selection_slice(row.id)],
+        )
 
 
 def select_sets(
@@ -77,9 +105,7 @@ def select_sets(
             continue
         train = read_split(data_dir, name, "train")
         random.Random(f"{seed}:{name}").shuffle(train)  # noqa: S311 (sampling, not security)
-        selected.append(
-            LabelledSet(name=name, train=train[: limits[name]], dev=read_split(data_dir, name, "dev"))
-        )
+        selected.append(LabelledSet.split(name, train[: limits[name]], read_split(data_dir, name, "dev")))
     return selected
 
 
@@ -91,9 +117,14 @@ def embed_sets(
     layers: Sequence[int] = CACHED_LAYERS,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: ProgressCallback | None = None,
+    tuned: bool = False,
 ) -> dict[tuple[str, str], NDArray[np.float32]]:
-    """Pooled features for every set and split, keyed by (set name, "train" | "dev"). Dev splits go first."""
-    jobs = [(s.name, "dev", s.dev) for s in sets] + [(s.name, "train", s.train) for s in sets]
+    """Pooled features per set and split, keyed by (set name, "train" | "selection" | "dev").
+
+    `tuned` reads the layers from the encoder's tuned branch. Dev splits and selection slices go first.
+    """
+    jobs = [(s.name, "dev", s.dev) for s in sets] + [(s.name, "selection", s.selection) for s in sets]
+    jobs += [(s.name, "train", s.train) for s in sets]
     total = sum(len(rows) for _, _, rows in jobs)
     done = 0
     features: dict[tuple[str, str], NDArray[np.float32]] = {}
@@ -111,6 +142,7 @@ def embed_sets(
             cache_dir=cache_dir,
             batch_size=batch_size,
             progress=report,
+            tuned=tuned,
         )
         done += len(rows)
     return features
@@ -152,10 +184,8 @@ def aspect_categories(data_dir: Path, names: Sequence[str] = ASPECT_SETS) -> lis
 def aspect_sets(data_dir: Path, names: Sequence[str] = ASPECT_SETS) -> list[LabelledSet]:
     """The aspect sets, whole train and dev splits, as pair inputs (see `aspects.aspect_input`)."""
     return [
-        LabelledSet(
-            name=name,
-            train=read_aspect_split(data_dir, name, "train"),
-            dev=read_aspect_split(data_dir, name, "dev"),
+        LabelledSet.split(
+            name, read_aspect_split(data_dir, name, "train"), read_aspect_split(data_dir, name, "dev")
         )
         for name in names
     ]
@@ -168,7 +198,7 @@ def data_fingerprint(sets: Sequence[LabelledSet]) -> str:
 
 def summary(sets: Sequence[LabelledSet]) -> dict[str, Any]:
     """Row counts per set and split, for the report."""
-    return {s.name: {"train": len(s.train), "dev": len(s.dev)} for s in sets}
+    return {s.name: {"train": len(s.train), "selection": len(s.selection), "dev": len(s.dev)} for s in sets}
 
 
 @dataclass(frozen=True)
@@ -186,13 +216,27 @@ class HeadOptions:
     l2: float = 0.05  # AdamW weight decay for the MLP; L2 penalty for the linear head
     epochs: int = 8
     seed: int = DEFAULT_SEED
+    branch: Literal["base", "tuned"] = "base"
+
+
+CORRECTIONS_SET = "corrections"
+CORRECTION_WEIGHT = 5.0
+"""How much one CX correction weighs against one training row (class-balanced within the corrections).
+
+A correction is a verified label on the brand's own traffic, where the public sets are only a proxy; five
+rows' worth moves the head on the corrected texts (and their look-alikes) without letting a handful of
+corrections undo what 50,000 rows taught (the corrections test checks both)."""
 
 
 CHINESE_SETS: tuple[str, ...] = ("chnsenticorp_htl", "waimai_10k", "online_shopping_10_cats")
 
 
-def sample_weights(sets: Sequence[LabelledSet]) -> NDArray[np.float32]:
+def sample_weights(
+    sets: Sequence[LabelledSet], *, set_weights: Mapping[str, float] | None = None
+) -> NDArray[np.float32]:
     """Balance classes within each set, so the head does not learn a set's label skew as a prior.
+
+    `set_weights` multiplies the weights of a named set's rows (CX corrections count more than a row).
 
     TweetEval is 45% neutral and 16% negative; waimai is two-thirds negative. Unweighted, the head would
     under-call negatives in tweets (hurting the macro recall and, in production, missed alerts).
@@ -202,8 +246,9 @@ def sample_weights(sets: Sequence[LabelledSet]) -> NDArray[np.float32]:
         counts: dict[str, int] = {}
         for row in s.train:
             counts[row.label] = counts.get(row.label, 0) + 1
+        boost = (set_weights or {}).get(s.name, 1.0)
         for row in s.train:
-            weights.append(len(s.train) / (len(counts) * counts[row.label]))
+            weights.append(boost * len(s.train) / (len(counts) * counts[row.label]))
     return np.asarray(weights, dtype=np.float32)
 
 
@@ -226,16 +271,18 @@ def fit_sentiment_head(
     encoder_version: str,
     options: HeadOptions = HeadOptions(),
     cached_layers: Sequence[int] = CACHED_LAYERS,
+    correction_weight: float = CORRECTION_WEIGHT,
 ) -> ClassifierHead:
     """Fit the 3-class head on every set's training rows (features from `embed_sets`)."""
     inputs = train_inputs(sets, features, layers=options.layers, cached_layers=cached_layers)
     targets = [str(row.label) for s in sets for row in s.train]
+    weights = sample_weights(sets, set_weights={CORRECTIONS_SET: correction_weight})
     return ClassifierHead.fit(
         inputs,
         targets,
         labels=LABELS,
-        features=FeatureSpec(layers=options.layers),
-        sample_weight=sample_weights(sets),
+        features=FeatureSpec(layers=options.layers, branch=options.branch),
+        sample_weight=weights,
         hidden_dim=options.hidden_dim,
         l2=options.l2,
         epochs=options.epochs,
@@ -278,50 +325,52 @@ def calibrate_head(
     *,
     cached_layers: Sequence[int] = CACHED_LAYERS,
 ) -> ClassifierHead:
-    """Fit the head's temperature on the dev splits' "fit" halves; record ECE/NLL on the "report" halves.
+    """Fit the head's temperature on the sets' selection slices (train rows it was not fitted on).
 
     Each set weighs the same in the fit (its rows are weighted 1/n): the head serves English tweets and
-    Chinese reviews alike, and the 5,000 easy shopping reviews should not decide the temperature for
-    tweets. The figures before/after are stored in head.json under `calibration`, per set and pooled.
+    Chinese reviews alike, and the many easy shopping reviews should not decide the temperature for
+    tweets. ECE and log-loss before/after on the slice go to head.json under `calibration`; the accuracy
+    report measures ECE on dev.
     """
-    halves: dict[str, dict[str, list[int]]] = {}
-    logits: dict[str, NDArray[np.float32]] = {}
-    for s in sets:
-        inputs = head.features.build(head.features.select(features[(s.name, "dev")], cached_layers))
-        logits[s.name] = head.logits(inputs)
-        halves[s.name] = {"fit": [], "report": []}
-        for i, row in enumerate(s.dev):
-            halves[s.name][calibration_half(row.id)].append(i)
+    logits = {
+        s.name: head.logits(
+            head.features.build(head.features.select(features[(s.name, "selection")], cached_layers))
+        )
+        for s in sets
+        if s.selection
+    }
+    return calibrated(head, logits, {s.name: s.selection for s in sets if s.selection})
+
+
+def calibrated(
+    head: ClassifierHead, logits: Mapping[str, NDArray[np.float32]], rows: Mapping[str, Sequence[Example]]
+) -> ClassifierHead:
+    """`head` with the temperature that fits `logits` of the selection `rows` best, sets weighted equally."""
     index = {label: i for i, label in enumerate(head.labels)}
-    targets = {s.name: np.asarray([index[str(r.label)] for r in s.dev], dtype=np.int64) for s in sets}
-
-    def gather(half: str) -> tuple[NDArray[np.float32], NDArray[np.int64], NDArray[np.float64]]:
-        rows = [(s.name, halves[s.name][half]) for s in sets if halves[s.name][half]]
-        z = np.concatenate([logits[name][idx] for name, idx in rows])
-        y = np.concatenate([targets[name][idx] for name, idx in rows])
-        w = np.concatenate([np.full(len(idx), 1.0 / len(idx)) for _, idx in rows])
-        return z, y, w
-
-    fit_logits, fit_targets, fit_weights = gather("fit")
-    temperature = round(fit_temperature(fit_logits, fit_targets, weights=fit_weights), 4)
+    targets = {name: np.asarray([index[str(r.label)] for r in rows[name]], dtype=np.int64) for name in rows}
+    z = np.concatenate([logits[name] for name in rows])
+    y = np.concatenate([targets[name] for name in rows])
+    w = np.concatenate([np.full(len(rows[name]), 1.0 / len(rows[name])) for name in rows])
+    temperature = round(fit_temperature(z, y, weights=w), 4)
 
     def figures(z: NDArray[np.float32], y: NDArray[np.int64], t: float) -> dict[str, float]:
         p = softmax(z, t)
         ece = expected_calibration_error(p.max(axis=1), p.argmax(axis=1) == y)
         return {"ece": round(ece, 4), "nll": round(negative_log_likelihood(z, y, temperature=t), 4)}
 
-    measured: dict[str, Any] = {}
-    for s in sets:
-        idx = halves[s.name]["report"]
-        z, y = logits[s.name][idx], targets[s.name][idx]
-        measured[s.name] = {"n": len(idx), "before": figures(z, y, 1.0), "after": figures(z, y, temperature)}
-    z, y, _ = gather("report")
+    measured: dict[str, Any] = {
+        name: {
+            "n": len(rows[name]),
+            "before": figures(logits[name], targets[name], 1.0),
+            "after": figures(logits[name], targets[name], temperature),
+        }
+        for name in rows
+    }
     measured["pooled"] = {"n": len(y), "before": figures(z, y, 1.0), "after": figures(z, y, temperature)}
     calibration = {
         "method": "temperature scaling (Guo et al. 2017), sets weighted equally",
-        "fitted_on": {s.name: len(halves[s.name]["fit"]) for s in sets},
-        "split": "dev rows by sha1(id)[0] % 2: even = fit, odd = report",
-        "report_half": measured,
+        "split": f"fitted on the train selection slice (sha1(id) % {SELECTION_MODULUS} == 0), never on dev",
+        "selection_slice": measured,
     }
     return head.with_temperature(temperature).with_metadata(calibration=calibration)
 
@@ -331,34 +380,57 @@ def layers_to_cache(encoder: Encoder, wanted: Sequence[int]) -> tuple[int, ...]:
     return tuple(sorted({x for x in CACHED_LAYERS if x <= encoder.num_layers} | set(wanted)))
 
 
-def dev_sets(data_dir: Path) -> list[LabelledSet]:
-    """The sentiment sets with their dev splits only (what calibrating an existing head reads)."""
-    return select_sets(data_dir, limits=dict.fromkeys(SENTIMENT_SETS, 0))
+def selection_sets(data_dir: Path, head: str = SENTIMENT_HEAD) -> list[LabelledSet]:
+    """A head's sets with only their selection slices (what calibrating an existing head reads)."""
+    sets = (
+        select_sets(data_dir, limits=DEFAULT_TRAIN_LIMITS)
+        if head == SENTIMENT_HEAD
+        else aspect_sets(data_dir)
+    )
+    return [LabelledSet(name=s.name, train=[], dev=[], selection=s.selection) for s in sets]
 
 
-def recalibrate_sentiment_head(
+def recalibrate_head(
     data_dir: Path,
     model_dir: Path,
     heads_dir: Path,
     *,
+    head_name: str = SENTIMENT_HEAD,
     cache_dir: Path | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     command: str = "",
     progress: ProgressCallback | None = None,
 ) -> dict[str, Any]:
-    """Calibrate the head in `heads_dir/sentiment` in place (weights untouched); returns its calibration."""
-    head = ClassifierHead.load(heads_dir / SENTIMENT_HEAD)
-    encoder = Encoder.load(model_dir)
+    """Calibrate `heads_dir/<head_name>` in place (weights untouched) on its sets' selection slices.
+
+    Reads the head through the whole analyzer path (full truncation length, the tuned branch where the
+    head reads it), so the temperature fits what the product computes. Returns the calibration record.
+    """
+    head = ClassifierHead.load(heads_dir / head_name)
+    encoder = Encoder.load(model_dir, tuned_dir=tuned_dir_of(heads_dir))
     check_compatible(encoder, head)
-    layers = layers_to_cache(encoder, head.features.layers)
-    sets = dev_sets(data_dir)
+    tuned = head.features.branch == "tuned"
+    layers = head.features.layers if tuned else layers_to_cache(encoder, head.features.layers)
+    sets = selection_sets(data_dir, head_name)
     features = embed_sets(
-        encoder, sets, cache_dir=cache_dir, layers=layers, batch_size=batch_size, progress=progress
+        encoder,
+        sets,
+        cache_dir=cache_dir,
+        layers=layers,
+        batch_size=batch_size,
+        progress=progress,
+        tuned=tuned,
     )
     head = calibrate_head(head.with_temperature(1.0), sets, features, cached_layers=layers)
     head = head.with_metadata(calibration={**head.metadata["calibration"], "command": command})
-    head.save(heads_dir / SENTIMENT_HEAD, dtype=np.float16)
+    head.save(heads_dir / head_name, dtype=np.float16)
     return {"version": head.version, "temperature": head.temperature, **head.metadata["calibration"]}
+
+
+def tuned_dir_of(heads_dir: Path) -> Path | None:
+    """`heads_dir/encoder` when it holds tuned layers (`sentiment.tuned`), else None."""
+    directory = heads_dir / TUNED_DIR
+    return directory if (directory / TUNED_META_FILE).is_file() else None
 
 
 def train_sentiment_head(
@@ -372,26 +444,54 @@ def train_sentiment_head(
     batch_size: int = DEFAULT_BATCH_SIZE,
     command: str = "",
     progress: ProgressCallback | None = None,
+    tuned_from: Path | None = None,
+    corrections: Sequence[Example] = (),
+    correction_weight: float = CORRECTION_WEIGHT,
 ) -> dict[str, Any]:
     """Embed the sets (cached), fit the sentiment head, evaluate it on dev, save it as `out_dir/sentiment/`.
 
+    `tuned_from` is a heads directory with tuned layers (`<dir>/encoder`): the head then reads the tuned
+    branch's last layer (a linear head, as fine-tuning trains it), and the tuned layers and the aspect head
+    are copied to `out_dir` so that it is a complete heads directory. `corrections` (e.g. CX staff's labels
+    from the review UI) are added to the training rows, each weighing `correction_weight` rows.
     `out_dir` is a heads directory: pass it as `heads_dir` to `load_analyzer`. Returns the report that is
     also stored in head.json (row counts, data hash, dev figures, options, command).
     """
-    encoder = Encoder.load(model_dir)
+    tuned_dir = tuned_dir_of(tuned_from) if tuned_from is not None else None
+    if tuned_from is not None and tuned_dir is None:
+        raise ModelNotFoundError(f"{tuned_from} holds no tuned layers ({TUNED_DIR}/{TUNED_META_FILE})")
+    encoder = Encoder.load(model_dir, tuned_dir=tuned_dir)
+    if tuned_dir is not None:
+        options = dataclasses.replace(options, layers=(encoder.num_layers,), hidden_dim=None)
     if not all(0 <= layer <= encoder.num_layers for layer in options.layers):
         raise ValueError(f"layers {options.layers} outside 0..{encoder.num_layers} for this encoder")
-    layers = layers_to_cache(encoder, options.layers)
+    tuned = tuned_dir is not None
+    layers = options.layers if tuned else layers_to_cache(encoder, options.layers)
     sets = select_sets(data_dir, limits=limits, seed=options.seed)
+    if corrections:
+        sets.append(LabelledSet(name=CORRECTIONS_SET, train=list(corrections), dev=[]))
     features = embed_sets(
-        encoder, sets, cache_dir=cache_dir, layers=layers, batch_size=batch_size, progress=progress
+        encoder,
+        sets,
+        cache_dir=cache_dir,
+        layers=layers,
+        batch_size=batch_size,
+        progress=progress,
+        tuned=tuned,
     )
     head = fit_sentiment_head(
-        sets, features, encoder_version=encoder.version, options=options, cached_layers=layers
+        sets,
+        features,
+        encoder_version=encoder.version
+        if encoder.tuned is None
+        else f"{encoder.version}+{encoder.tuned.version}",
+        options=dataclasses.replace(options, branch="tuned" if tuned else "base"),
+        cached_layers=layers,
+        correction_weight=correction_weight,
     )
     head = head.rounded(np.float16)  # evaluate exactly what gets committed (fp16 halves the bytes in git)
     head = calibrate_head(head, sets, features, cached_layers=layers)
-    dev = evaluate_head(head, sets, features, cached_layers=layers)
+    dev = evaluate_head(head, [s for s in sets if s.dev], features, cached_layers=layers)
     training = {
         "data_sha256": data_fingerprint(sets),
         "rows": summary(sets),
@@ -399,8 +499,14 @@ def train_sentiment_head(
         "command": command,
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+    if corrections:
+        training["corrections"] = {"rows": len(corrections), "weight": correction_weight}
     head = head.with_metadata(training=training, dev=dev)
     head.save(out_dir / SENTIMENT_HEAD, dtype=np.float16)
+    if tuned_from is not None and tuned_from.resolve() != out_dir.resolve():
+        for part in (TUNED_DIR, ASPECT_HEAD):
+            if (tuned_from / part).is_dir():
+                shutil.copytree(tuned_from / part, out_dir / part, dirs_exist_ok=True)
     return {
         "version": head.version,
         "encoder_version": encoder.version,

@@ -160,11 +160,16 @@ def alerts_dispatch() -> None:
 def model_prepare() -> None:
     """Convert the bundled default model once into the data dir (later runs reuse it)."""
     import sentiment
+    from sentiment.training import tuned_dir_of
 
     settings = _state.settings()
     with console.status("converting the default model (about 15 s, once per machine) ..."):
         path = sentiment.prepare_default_model(settings.models_dir)
     console.print(f"default model ready: {path}")
+    tuned = tuned_dir_of(settings.model.heads_dir or sentiment.default_heads_dir())
+    if tuned is not None:  # the fine-tuned top layers must fit this conversion: check now, not at first use
+        encoder = sentiment.Encoder.load(settings.model.dir or path, tuned_dir=tuned)
+        console.print(f"tuned layers {encoder.tuned.version if encoder.tuned else '?'} apply to it")
 
 
 @app.command()
@@ -173,23 +178,51 @@ def train(
         Path, typer.Option(help="Labelled sets (JSONL train/dev splits), e.g. ../shared/data.")
     ],
     out: Annotated[Path, typer.Option(help="Heads directory to write; point model.heads_dir at it.")],
+    with_corrections: Annotated[
+        bool,
+        typer.Option(
+            "--with-corrections", help="Also learn from the labels CX staff corrected in the review UI."
+        ),
+    ] = False,
 ) -> None:
-    """Refit the sentiment head on frozen model features; embeddings are cached in the data dir."""
+    """Refit the sentiment head on the model's features (cached in the data dir), optionally with corrections.
+
+    With the shipped (fine-tuned) model the head reads the tuned layers; OUT then receives a complete heads
+    directory (tuned layers, aspect head and the new sentiment head).
+    """
     import sentiment
-    from sentiment.training import train_sentiment_head
+    from sentiment.training import train_sentiment_head, tuned_dir_of
+    from vocwatch.review import corrections_for_training
 
     settings = _state.settings()
     model_dir = settings.model.dir or sentiment.prepare_default_model(settings.models_dir)
+    heads_dir = settings.model.heads_dir or sentiment.default_heads_dir()
+    corrections = corrections_for_training(_state.app().sessions) if with_corrections else []
+    if with_corrections and not corrections:
+        raise VocwatchError(
+            "no sentiment corrections yet",
+            fix="correct some labels in the review UI (`vocwatch serve`) first",
+        )
     with console.status("embedding the training sets (cached after the first run) ..."):
         report = train_sentiment_head(
-            data_dir, model_dir, out, cache_dir=settings.data_dir / "embeddings", command=shlex.join(sys.argv)
+            data_dir,
+            model_dir,
+            out,
+            cache_dir=settings.data_dir / "embeddings",
+            command=shlex.join(sys.argv),
+            tuned_from=heads_dir if tuned_dir_of(heads_dir) is not None else None,
+            corrections=corrections,
         )
     console.print(f"wrote head {report['version']} to {out / 'sentiment'}")
+    if corrections:
+        console.print(f"  learned from {len(corrections)} CX correction(s)")
     for name, figure in report["dev"].items():
         if isinstance(figure, float):
             console.print(f"  dev {name}: {figure:.3f}")
-    before, after = (report["calibration"]["report_half"]["pooled"][k]["ece"] for k in ("before", "after"))
-    console.print(f"  calibrated: ECE on held-out dev rows {before:.3f} -> {after:.3f}")
+    before, after = (
+        report["calibration"]["selection_slice"]["pooled"][k]["ece"] for k in ("before", "after")
+    )
+    console.print(f"  calibrated: ECE on the train selection slice {before:.3f} -> {after:.3f}")
 
 
 @app.command("import-survey")
@@ -379,6 +412,13 @@ def eval_(
     ] = False,
     data_dir: Annotated[Path, typer.Option(help="Labelled sets for --report.")] = Path("../shared/data"),
     out: Annotated[Path, typer.Option(help="Where --report writes.")] = Path("docs/accuracy.md"),
+    require_beat_baselines: Annotated[
+        bool,
+        typer.Option(
+            "--require-beat-baselines",
+            help="With --report: exit non-zero if a trained baseline beats the model on any set.",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ) -> None:
     """Measure the configured model: accuracy, macro-F1, macro recall, per-class recall, confusion, ECE."""
@@ -390,17 +430,34 @@ def eval_(
             "eval needs exactly one of FILE, --report, --from-corrections",
             fix="e.g. `vocwatch eval labelled.jsonl` or `vocwatch eval --report`",
         )
+    if require_beat_baselines and not report:
+        raise VocwatchError(
+            "--require-beat-baselines applies to --report only",
+            fix="`vocwatch eval --report --require-beat-baselines`",
+        )
     if from_corrections:
         built = _state.app()
         with console.status("analyzing corrected cases ..."):
             result = cli_eval.eval_corrections(built.sessions, built.analyzer)
         cli_eval.print_corrections(console, result, as_json=as_json)
         return
-    analyzer = build_app(_state.settings()).analyzer
+    settings = _state.settings()
+    analyzer = build_app(settings).analyzer
     if file is None:  # --report
-        with console.status(f"evaluating every dev split in {data_dir} (minutes) ..."):
-            cli_eval.write_report(analyzer, data_dir, out, command=shlex.join(["vocwatch", *sys.argv[1:]]))
+        status = (
+            f"evaluating every dev split in {data_dir}, fitting baselines on the train splits (minutes) ..."
+        )
+        with console.status(status):
+            results = cli_eval.write_report(
+                analyzer,
+                data_dir,
+                out,
+                command=shlex.join(["vocwatch", *sys.argv[1:]]),
+                cache_dir=settings.data_dir / "embeddings",  # shared with `vocwatch train`
+            )
         console.print(f"wrote {out}")
+        if require_beat_baselines:
+            cli_eval.require_beats_baselines(results, out)
         return
     scores, skipped = cli_eval.eval_file(analyzer, file)
     cli_eval.print_scores(console, scores, title=str(file), as_json=as_json)

@@ -12,8 +12,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
+from sqlalchemy.orm import Session, sessionmaker
+
 import storage
-from storage import users
+from sentiment.corpora import Example
+from sentiment.types import SentimentLabel
+from storage import cases, users
 from storage.enums import UserRole
 from storage.users import UserExistsError, UserRow
 from vocwatch.errors import VocwatchError
@@ -117,3 +121,18 @@ def review_settings(settings: Settings, *, demo: bool) -> Settings:
     if not database.exists():
         raise VocwatchError(f"no demo database at {database}", fix="run `vocwatch demo` first")
     return settings.model_copy(update={"database_url": f"sqlite:///{database}"})
+
+
+def corrections_for_training(sessions: sessionmaker[Session]) -> list[Example]:
+    """CX staff's sentiment corrections as training rows (`vocwatch train --with-corrections`).
+
+    The text is what the model read (`storage.mentions.analysis_text`); topic-only corrections carry no
+    sentiment label and are left out.
+    """
+    with sessions() as session:
+        rows = cases.list_corrections(session)
+    return [
+        Example(id=f"case-{row.case_id}", text=row.text, label=SentimentLabel(row.label))
+        for row in rows
+        if row.label is not None
+    ]

@@ -71,9 +71,12 @@ def test_train_aspect_writes_a_calibrated_head_with_its_provenance(heads_dir: Pa
     assert head.temperature > 0
     training = head.metadata["training"]
     assert training["command"].startswith("python -m sentiment train-aspect --data-dir")
-    # one example per aspect label, the conflict label left out
-    assert training["rows"] == {name: {"train": 50, "dev": 50} for name in ASPECT_SETS}
-    assert set(head.metadata["calibration"]["fitted_on"]) == set(ASPECT_SETS)
+    # one example per aspect label, the conflict label left out; the selection slice is set aside from train
+    assert {name: rows["train"] + rows["selection"] for name, rows in training["rows"].items()} == {
+        name: 50 for name in ASPECT_SETS
+    }
+    assert all(rows["dev"] == 50 for rows in training["rows"].values())
+    assert set(head.metadata["calibration"]["selection_slice"]) == {*ASPECT_SETS, "pooled"}
     assert set(head.metadata["dev"]) == set(ASPECT_SETS)
 
 

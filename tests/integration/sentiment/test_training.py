@@ -63,11 +63,15 @@ def test_training_calibrates_and_calibrate_refits_only_the_temperature(
     trained = ClassifierHead.load(tmp_path / "heads" / "sentiment")
     calibration = trained.metadata["calibration"]
     assert trained.temperature > 0
-    assert set(calibration["fitted_on"]) == set(SENTIMENT_SETS)
-    pooled = calibration["report_half"]["pooled"]
-    assert pooled["n"] + sum(calibration["fitted_on"].values()) == sum(
-        rows["dev"] for rows in trained.metadata["training"]["rows"].values()
-    )  # the two halves are disjoint and cover every dev row
+    assert "never on dev" in calibration["split"]
+    rows = trained.metadata["training"]["rows"]
+    measured = {
+        name: figures["n"] for name, figures in calibration["selection_slice"].items() if name != "pooled"
+    }
+    assert measured == {name: rows[name]["selection"] for name in rows if rows[name]["selection"]}
+    assert measured and set(measured) <= set(SENTIMENT_SETS)  # the temperature saw train rows only
+    pooled = calibration["selection_slice"]["pooled"]
+    assert pooled["n"] == sum(measured.values())
     assert set(pooled["before"]) == set(pooled["after"]) == {"ece", "nll"}
     capsys.readouterr()
 
