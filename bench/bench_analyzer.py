@@ -24,7 +24,7 @@ import json
 import resource
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import platformdirs
@@ -32,30 +32,9 @@ import torch
 
 from sentiment import Analyzer, load_analyzer, prepare_default_model
 from sentiment.encoder import Backend
+from sentiment.speed import SENTENCES, sample_texts, texts_per_second
 
-SENTENCES = [  # ~15 tokens each with the "query: " prefix and <s> </s>
-    "Delivery was late and nobody answered my emails.",
-    "快递太慢了，客服态度很差，不买了。",
-    "Great quality, the jacket fits perfectly.",
-    "The app crashes when I open payments.",
-    "房间很干净，前台服务很热情。",
-    "I waited forty minutes on the phone.",
-    "Der Service war freundlich, aber langsam.",
-    "Prices went up again without notice.",
-]
 AGREEMENT_SETS = ("tweeteval_sentiment", "chnsenticorp_htl")
-
-
-def _long_texts(count: int, target_tokens: int, n_tokens: Callable[[str], int]) -> list[str]:
-    """Texts of about `target_tokens` tokens, each a different run of the sentences."""
-    texts: list[str] = []
-    for i in range(count):
-        text, j = SENTENCES[i % len(SENTENCES)], i + 1
-        while n_tokens(text) < target_tokens:
-            text += " " + SENTENCES[j % len(SENTENCES)]
-            j += 1
-        texts.append(text)
-    return texts
 
 
 def matmul_gflops(size: int = 2048, repeats: int = 5) -> float:
@@ -82,29 +61,17 @@ def encoder_flops(analyzer: Analyzer, tokens: int) -> float:
     return float(layers * (linear + attention))
 
 
-def best_rate(run: Callable[[], object], count: int, repeats: int) -> tuple[float, float]:
-    """Best and median texts/s over `repeats` runs."""
-    rates = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        run()
-        rates.append(count / (time.perf_counter() - started))
-    return max(rates), statistics.median(rates)
-
-
 def bench_backend(analyzer: Analyzer, limit_gflops: float, repeats: int) -> None:
     tokenizer = analyzer.encoder.tokenizer
 
     def n_tokens(text: str) -> int:
         return len(tokenizer(analyzer.encoder.prefix + text)["input_ids"])
 
-    analyzer.analyze(SENTENCES * 4)  # warm-up: first calls allocate and pick kernels
-    for name, target, count in (("short", 15, 320), ("long", 120, 96)):
-        texts = (
-            _long_texts(count, target, n_tokens) if target > 15 else [SENTENCES[i % 8] for i in range(count)]
-        )
+    analyzer.analyze(list(SENTENCES) * 4)  # warm-up: first calls allocate and pick kernels
+    for name, count in (("short", 320), ("long", 96)):
+        texts = sample_texts(name, count, n_tokens)
         lengths = [min(n_tokens(t), analyzer.encoder.max_length) for t in texts]
-        full, full_median = best_rate(functools.partial(analyzer.analyze, texts), count, repeats)
+        full, full_median = texts_per_second(functools.partial(analyzer.analyze, texts), count, repeats)
         spec = analyzer.sentiment.features
         encode_only = functools.partial(  # one pass: base layers for topics/churn, the head's tuned layers
             analyzer.encoder.pool_spans,
@@ -114,7 +81,7 @@ def bench_backend(analyzer: Analyzer, limit_gflops: float, repeats: int) -> None
             tuned_layers=spec.layers if spec.branch == "tuned" else (),
             batch_size=analyzer.batch_size,
         )
-        encode, _ = best_rate(encode_only, count, repeats)
+        encode, _ = texts_per_second(encode_only, count, repeats)
         flops = statistics.mean(encoder_flops(analyzer, n) for n in lengths)
         share = encode * flops / 1e9 / limit_gflops
         print(

@@ -29,7 +29,16 @@ from sentiment.corpora import read_eval_jsonl
 from sentiment.errors import ModelFormatError
 from sentiment.evaluation import LABELS, Scores, predict, score
 from sentiment.reference import TFIDF_LR, TrainSplitError, frozen_e5_lr
-from sentiment.report import DEV_SETS, SetResult, evaluate_dev_sets, render_markdown, shortfalls
+from sentiment.report import (
+    DEV_SETS,
+    SetResult,
+    evaluate_dev_sets,
+    render_markdown,
+    shortfalls,
+    speed_section,
+    training_section,
+)
+from sentiment.speed import measure
 from sentiment.types import SentimentLabel
 from storage.cases import list_corrections
 from vocwatch.errors import VocwatchError
@@ -141,6 +150,7 @@ def write_report(
         calibrated_on |= set(analyzer.aspect.metadata.get("calibration", {}).get("fitted_on", {}))
     trained = (TFIDF_LR, frozen_e5_lr(analyzer.encoder, cache_dir=cache_dir))
     started = time.monotonic()
+    sections = [*sections, *model_sections(analyzer)]
     try:
         results = evaluate_dev_sets(analyzer, data_dir, calibrated_on=calibrated_on, trained=trained)
     except TrainSplitError as problem:
@@ -220,3 +230,20 @@ def print_corrections(console: Console, result: CorrectionScores, *, as_json: bo
             f"topics on {t['cases']:.0f} case(s): precision {t['precision']:.3f}, recall {t['recall']:.3f}, "
             f"F1 {t['f1']:.3f}"
         )
+
+
+def model_sections(analyzer: sentiment.Analyzer) -> list[str]:
+    """The report's speed table (measured now) and the tuned layers' training and selection record."""
+    import torch  # loaded with the analyzer already; imported here to keep this module light
+
+    encoder = analyzer.encoder
+
+    def n_tokens(text: str) -> int:
+        return min(len(encoder.tokenizer(encoder.prefix + text)["input_ids"]), encoder.max_length)
+
+    rates = measure(analyzer, n_tokens)
+    training = encoder.tuned.metadata.get("training") if encoder.tuned is not None else None
+    return [
+        speed_section(rates, backend=encoder.backend, threads=torch.get_num_threads()),
+        training_section(training),
+    ]

@@ -1,0 +1,97 @@
+"""CX corrections on the real model: corrected texts read right after retraining, the rest holds.
+
+Marked `model`: it reads the shipped tuned layers through the real default model. The training rows are
+hand-written (a handful per set, like the shared sets' label conventions); the corrections are texts the
+shipped model gets wrong, found at run time, so the test cannot pass on texts it already read right.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sentiment import default_heads_dir, load_analyzer
+from sentiment.corpora import SENTIMENT_SETS, Example
+from sentiment.training import train_sentiment_head
+from sentiment.types import SentimentLabel
+from tests.support.models import LABELLED_REVIEWS
+
+pytestmark = [pytest.mark.integration, pytest.mark.model]
+
+# Brand jargon, irony and double negation: where a model trained on public sets is most often wrong, and
+# what a CX team corrects first. (label, text)
+CANDIDATES: tuple[tuple[str, str], ...] = (
+    ("negative", "Great, another update that logs me out every five minutes. Just what I needed."),
+    ("negative", "Love waiting two hours on hold to hear that my ticket was closed."),
+    ("negative", "Thanks for nothing, the refund is still not here after a month."),
+    ("negative", "Wow, the third broken charger this year. Impressive quality control."),
+    ("positive", "Honestly can't complain, the courier was early for once."),
+    ("positive", "Not bad at all, the new app is not slow anymore."),
+    ("positive", "This phone is sick, the camera is insane."),
+    ("positive", "The battery is a beast, two days without charging."),
+    ("negative", "Sure, blame the customer again. Classic support."),
+    ("negative", "Oh perfect, charged twice and the chat bot says everything is fine."),
+)
+# Held out from training and corrections: the figure that must not drop.
+DEV: tuple[tuple[str, str], ...] = (
+    ("negative", "The order arrived damaged and the seller ignores my messages."),
+    ("negative", "Terrible app, it crashes every time I try to pay."),
+    ("negative", "The room smelled of smoke and the staff did not care."),
+    ("negative", "I was charged for a subscription I cancelled last month."),
+    ("negative", "客服态度太差了，退款拖了一个月。"),
+    ("positive", "Fast shipping and the shoes fit perfectly."),
+    ("positive", "The support agent fixed my account in two minutes, thank you!"),
+    ("positive", "Lovely hotel, clean rooms and a great breakfast."),
+    ("positive", "物流很快，质量很好，下次还来买。"),
+    ("neutral", "The shop is closed on public holidays."),
+    ("neutral", "My parcel is handled by the local post office."),
+)
+
+
+def _write_sets(data_dir: Path) -> None:
+    for name in SENTIMENT_SETS:
+        rows = [
+            {"id": f"{name}-{i}", "text": text, "label": label}
+            for i, (label, text) in enumerate(LABELLED_REVIEWS)
+            if name == "tweeteval_sentiment" or label != "neutral"
+        ]
+        (data_dir / name).mkdir(parents=True)
+        for split in ("train", "dev"):
+            (data_dir / name / f"{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def _accuracy(analyzer_labels: list[str], gold: list[str]) -> float:
+    return sum(a == g for a, g in zip(analyzer_labels, gold, strict=True)) / len(gold)
+
+
+def test_corrections_are_learned_without_losing_held_out_accuracy(
+    default_model_dir: Path, tmp_path: Path
+) -> None:
+    shipped = load_analyzer(default_model_dir, taxonomy=())
+    read = shipped.analyze([text for _, text in CANDIDATES])
+    wrong = [
+        (label, text) for (label, text), r in zip(CANDIDATES, read, strict=True) if str(r.label) != label
+    ]
+    assert len(wrong) >= 3, "the shipped model reads these right; pick harder candidates"
+    corrections = [Example(f"case-{i}", text, SentimentLabel(label)) for i, (label, text) in enumerate(wrong)]
+    _write_sets(tmp_path / "data")
+
+    def retrain(out: Path, with_corrections: list[Example]) -> list[str]:
+        train_sentiment_head(
+            tmp_path / "data",
+            default_model_dir,
+            out,
+            tuned_from=default_heads_dir(),
+            corrections=with_corrections,
+        )
+        analyzer = load_analyzer(default_model_dir, heads_dir=out, taxonomy=())
+        return [str(r.label) for r in analyzer.analyze([t for _, t in wrong] + [t for _, t in DEV])]
+
+    without = retrain(tmp_path / "without", [])
+    corrected = retrain(tmp_path / "with", corrections)
+
+    assert corrected[: len(wrong)] == [label for label, _ in wrong]
+    dev_gold = [label for label, _ in DEV]
+    assert _accuracy(corrected[len(wrong) :], dev_gold) >= _accuracy(without[len(wrong) :], dev_gold) - 0.005
