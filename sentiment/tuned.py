@@ -18,7 +18,7 @@ import copy
 import dataclasses
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,7 +59,7 @@ class TunedLayers:
     @classmethod
     def copy_of(cls, model: PreTrainedModel, *, first: int, base_version: str) -> TunedLayers:
         """A branch that is an exact copy of the base model's layers above `first` (where training starts)."""
-        body = _layers_of(model)
+        body = body_layers(model)
         if not 0 <= first < len(body):
             raise ValueError(f"first must be in 0..{len(body) - 1}, not {first}")
         layers = torch.nn.ModuleList(copy.deepcopy(layer) for layer in body[first:])
@@ -70,12 +70,7 @@ class TunedLayers:
 
         `attention_mask` is the 0/1 padding mask; it is expanded the way the model itself does it.
         """
-        mask = create_bidirectional_mask(config=config, inputs_embeds=hidden, attention_mask=attention_mask)
-        outputs = []
-        for layer in self.layers:
-            hidden = layer(hidden, attention_mask=mask)
-            outputs.append(hidden)
-        return outputs
+        return run_layers(self.layers, hidden, attention_mask, config)
 
     def save(self, directory: Path, *, metadata: Mapping[str, Any] | None = None) -> TunedLayers:
         """Write fp16 weights + `tuned.json`; returns the branch as stored (fp16-rounded), with `metadata`."""
@@ -135,6 +130,21 @@ class TunedLayers:
         return cls(branch.layers, branch.first, base_version, version, dict(meta))
 
 
+def run_layers(
+    layers: Iterable[torch.nn.Module], hidden: torch.Tensor, attention_mask: torch.Tensor, config: Any
+) -> list[torch.Tensor]:
+    """Run transformer layers from `hidden` (batch, tokens, dim); each layer's output, in order.
+
+    `attention_mask` is the 0/1 padding mask, expanded the way the model itself expands it.
+    """
+    mask = create_bidirectional_mask(config=config, inputs_embeds=hidden, attention_mask=attention_mask)
+    outputs = []
+    for layer in layers:
+        hidden = layer(hidden, attention_mask=mask)
+        outputs.append(hidden)
+    return outputs
+
+
 def weights_version(layers: torch.nn.ModuleList, first: int) -> str:
     """`tuned<first>.<hash>` of the float weights: changes exactly when the branch's outputs can change."""
     digest = hashlib.sha256(str(first).encode())
@@ -144,7 +154,7 @@ def weights_version(layers: torch.nn.ModuleList, first: int) -> str:
     return f"tuned{first}.{digest.hexdigest()[:8]}"
 
 
-def _layers_of(model: PreTrainedModel) -> torch.nn.ModuleList:
+def body_layers(model: PreTrainedModel) -> torch.nn.ModuleList:
     encoder = getattr(model, "encoder", None)
     layers = getattr(encoder, "layer", None)
     if not isinstance(layers, torch.nn.ModuleList):
