@@ -241,12 +241,16 @@ class ClassifierHead:
         seed: int = 0,
         name: str = "head",
         encoder_version: str = "",
+        anchor: ClassifierHead | None = None,
     ) -> ClassifierHead:
         """Fit on head inputs (see `FeatureSpec.build`) with string targets drawn from `labels`.
 
         `sample_weight` lets the caller balance classes and sets. Linear heads minimise weighted
         cross-entropy + `l2`·‖W‖² to convergence with LBFGS (deterministic); MLP heads train with AdamW,
-        dropout and weight decay `l2` for `epochs` epochs.
+        dropout and weight decay `l2` for `epochs` epochs. With a linear `anchor` (the head being refitted,
+        e.g. with CX corrections added) the fit starts from its weights, keeps its input standardisation
+        and penalises `l2`·‖W − W_anchor‖² instead: what the anchor learned from rows the refit may not
+        have (or fewer of) is kept unless the new rows argue against it (L2-SP, Li et al. 2018).
         """
         index = {label: i for i, label in enumerate(labels)}
         unknown = sorted({t for t in targets if t not in index})
@@ -254,8 +258,13 @@ class ClassifierHead:
             raise ValueError(f"targets {unknown} are not among labels {list(labels)}")
         if len(targets) != inputs.shape[0]:
             raise ValueError("inputs and targets differ in length")
-        mean = inputs.mean(axis=0).astype(np.float32)
-        scale = (inputs.std(axis=0) + 1e-6).astype(np.float32)
+        if anchor is not None and (anchor.kind != "linear" or hidden_dim is not None):
+            raise ValueError("only a linear head can be refitted from an anchor")
+        if anchor is not None:
+            mean, scale = anchor.input_mean, anchor.input_scale
+        else:
+            mean = inputs.mean(axis=0).astype(np.float32)
+            scale = (inputs.std(axis=0) + 1e-6).astype(np.float32)
         torch.manual_seed(seed)
         x = torch.from_numpy(((inputs - mean) / scale).astype(np.float32))
         y = torch.tensor([index[t] for t in targets], dtype=torch.long)
@@ -266,7 +275,8 @@ class ClassifierHead:
         )
         w = w / w.mean()
         if hidden_dim is None:
-            weights, biases = _fit_linear(x, y, w, n_classes=len(labels), l2=l2)
+            start = None if anchor is None else (anchor.weights[0], anchor.biases[0])
+            weights, biases = _fit_linear(x, y, w, n_classes=len(labels), l2=l2, start=start)
         else:
             weights, biases = _fit_mlp(
                 x, y, w, n_classes=len(labels), hidden_dim=hidden_dim, l2=l2, epochs=epochs, seed=seed
@@ -322,11 +332,25 @@ def _round_trip(array: NDArray[np.float32], dtype: type[np.floating[Any]]) -> ND
 
 
 def _fit_linear(
-    x: torch.Tensor, y: torch.Tensor, w: torch.Tensor, *, n_classes: int, l2: float
+    x: torch.Tensor,
+    y: torch.Tensor,
+    w: torch.Tensor,
+    *,
+    n_classes: int,
+    l2: float,
+    start: tuple[NDArray[np.float32], NDArray[np.float32]] | None = None,
 ) -> tuple[tuple[NDArray[np.float32], ...], tuple[NDArray[np.float32], ...]]:
+    """LBFGS to convergence; from zeros with an L2 penalty, or from `start` with a penalty toward it."""
     layer = torch.nn.Linear(x.shape[1], n_classes)
-    torch.nn.init.zeros_(layer.weight)
-    torch.nn.init.zeros_(layer.bias)
+    centre = torch.zeros_like(layer.weight)
+    with torch.no_grad():
+        if start is None:
+            layer.weight.zero_()
+            layer.bias.zero_()
+        else:
+            centre = torch.from_numpy(start[0].astype(np.float32))
+            layer.weight.copy_(centre)
+            layer.bias.copy_(torch.from_numpy(start[1].astype(np.float32)))
     optimizer = torch.optim.LBFGS(
         layer.parameters(),
         lr=1.0,
@@ -339,7 +363,7 @@ def _fit_linear(
     def closure() -> torch.Tensor:
         optimizer.zero_grad()
         loss = (torch.nn.functional.cross_entropy(layer(x), y, reduction="none") * w).mean()
-        loss = loss + l2 * layer.weight.pow(2).sum()
+        loss = loss + l2 * (layer.weight - centre).pow(2).sum()
         loss.backward()  # type: ignore[no-untyped-call]
         return loss
 

@@ -272,8 +272,9 @@ def fit_sentiment_head(
     options: HeadOptions = HeadOptions(),
     cached_layers: Sequence[int] = CACHED_LAYERS,
     correction_weight: float = CORRECTION_WEIGHT,
+    anchor: ClassifierHead | None = None,
 ) -> ClassifierHead:
-    """Fit the 3-class head on every set's training rows (features from `embed_sets`)."""
+    """Fit the 3-class head on every set's train rows (features from `embed_sets`), near `anchor` if given."""
     inputs = train_inputs(sets, features, layers=options.layers, cached_layers=cached_layers)
     targets = [str(row.label) for s in sets for row in s.train]
     weights = sample_weights(sets, set_weights={CORRECTIONS_SET: correction_weight})
@@ -283,6 +284,7 @@ def fit_sentiment_head(
         labels=LABELS,
         features=FeatureSpec(layers=options.layers, branch=options.branch),
         sample_weight=weights,
+        anchor=anchor,
         hidden_dim=options.hidden_dim,
         l2=options.l2,
         epochs=options.epochs,
@@ -452,7 +454,8 @@ def train_sentiment_head(
 
     `tuned_from` is a heads directory with tuned layers (`<dir>/encoder`): the head then reads the tuned
     branch's last layer (a linear head, as fine-tuning trains it), and the tuned layers and the aspect head
-    are copied to `out_dir` so that it is a complete heads directory. `corrections` (e.g. CX staff's labels
+    are copied to `out_dir` so that it is a complete heads directory; the new head is fitted from the
+    shipped one and kept near it (`ClassifierHead.fit(anchor=...)`). `corrections` (e.g. CX staff's labels
     from the review UI) are added to the training rows, each weighing `correction_weight` rows.
     `out_dir` is a heads directory: pass it as `heads_dir` to `load_analyzer`. Returns the report that is
     also stored in head.json (row counts, data hash, dev figures, options, command).
@@ -482,6 +485,7 @@ def train_sentiment_head(
     head = fit_sentiment_head(
         sets,
         features,
+        anchor=ClassifierHead.load(tuned_from / SENTIMENT_HEAD) if tuned_from is not None else None,
         encoder_version=encoder.version
         if encoder.tuned is None
         else f"{encoder.version}+{encoder.tuned.version}",
