@@ -1,15 +1,17 @@
-"""`python -m sentiment prepare|train|train-aspect|calibrate`: the package's entry point, without the app.
+"""`python -m sentiment prepare|finetune|train|train-aspect|calibrate`: the package's entry point, no app.
 
 Every path is an explicit argument (the package reads no environment or settings); `vocwatch model prepare`
-and `vocwatch train` call the same functions with paths from the app's settings.
+and `vocwatch train` call the same functions with paths from the app's settings. The shipped parts come
+from `finetune` then `calibrate` (sentiment/heads/README.md has the exact commands and wall times);
+`train` and `train-aspect` fit heads on the frozen encoder, as before fine-tuning.
 
     python -m sentiment prepare --models-dir ~/.local/share/vocwatch/models
-    python -m sentiment train --data-dir ../shared/data --models-dir ~/.local/share/vocwatch/models \\
-        --cache-dir ~/.cache/vocwatch/embeddings --out sentiment/heads
-    python -m sentiment train-aspect --data-dir ../shared/data --models-dir ~/.local/share/vocwatch/models \
-        --cache-dir ~/.cache/vocwatch/embeddings --out sentiment/heads
-    python -m sentiment calibrate --data-dir ../shared/data --models-dir ~/.local/share/vocwatch/models \
-        --cache-dir ~/.cache/vocwatch/embeddings --heads sentiment/heads
+    python -m sentiment finetune --data-dir ../shared/data --models-dir ~/.local/share/vocwatch/models \
+        --cache-dir ~/.local/share/vocwatch/tuning --out sentiment/heads --limit online_shopping_10_cats=12000
+    python -m sentiment calibrate --head sentiment --data-dir ../shared/data \
+        --models-dir ~/.local/share/vocwatch/models --cache-dir ~/.cache/vocwatch/embeddings --heads sentiment/heads
+    python -m sentiment train --data-dir ../shared/data --models-dir ~/.local/share/vocwatch/models \
+        --cache-dir ~/.cache/vocwatch/embeddings --out my-heads
 """
 
 from __future__ import annotations
@@ -185,11 +187,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     prepare.add_argument("--models-dir", type=Path, required=True)
     train = commands.add_parser("train", help="fit the sentiment head and report dev figures")
-    train.add_argument("--data-dir", type=Path, required=True, help="directory of the labelled sets")
-    source = train.add_mutually_exclusive_group(required=True)
-    source.add_argument("--models-dir", type=Path, help="prepare (if needed) and use the default model here")
-    source.add_argument("--model-dir", type=Path, help="use this transformers directory as the encoder")
-    train.add_argument("--cache-dir", type=Path, default=None, help="embedding cache (strongly recommended)")
+    _data_and_model(train, cache="embedding cache (strongly recommended)")
     train.add_argument(
         "--out", type=Path, required=True, help="heads directory; the head goes to OUT/sentiment"
     )
@@ -207,13 +205,7 @@ def _parser() -> argparse.ArgumentParser:
     aspect = commands.add_parser(
         "train-aspect", help="fit the aspect head (polarity given category) on the ACSA sets"
     )
-    aspect.add_argument("--data-dir", type=Path, required=True, help="directory of the labelled sets")
-    aspect_model = aspect.add_mutually_exclusive_group(required=True)
-    aspect_model.add_argument(
-        "--models-dir", type=Path, help="prepare (if needed) and use the default model here"
-    )
-    aspect_model.add_argument("--model-dir", type=Path, help="use this transformers directory as the encoder")
-    aspect.add_argument("--cache-dir", type=Path, default=None, help="embedding cache")
+    _data_and_model(aspect, cache="embedding cache")
     aspect.add_argument(
         "--out", type=Path, required=True, help="heads directory; the head goes to OUT/aspect"
     )
@@ -235,13 +227,7 @@ def _parser() -> argparse.ArgumentParser:
     tune = commands.add_parser(
         "finetune", help="tune the encoder's top layers with the sentiment and aspect heads (CPU, ~1 h)"
     )
-    tune.add_argument("--data-dir", type=Path, required=True, help="directory of the labelled sets")
-    tune_model = tune.add_mutually_exclusive_group(required=True)
-    tune_model.add_argument(
-        "--models-dir", type=Path, help="prepare (if needed) and use the default model here"
-    )
-    tune_model.add_argument("--model-dir", type=Path, help="use this transformers directory as the encoder")
-    tune.add_argument("--cache-dir", type=Path, default=None, help="token-state cache (strongly recommended)")
+    _data_and_model(tune, cache="token-state cache (strongly recommended)")
     tune.add_argument(
         "--out", type=Path, required=True, help="heads directory: OUT/encoder, sentiment, aspect"
     )
@@ -256,14 +242,19 @@ def _parser() -> argparse.ArgumentParser:
         "calibrate", help="fit a head's temperature on the train selection slice (weights kept)"
     )
     calibrate.add_argument("--head", choices=("sentiment", "aspect"), default="sentiment")
-    calibrate.add_argument("--data-dir", type=Path, required=True, help="directory of the labelled sets")
-    model = calibrate.add_mutually_exclusive_group(required=True)
-    model.add_argument("--models-dir", type=Path, help="prepare (if needed) and use the default model here")
-    model.add_argument("--model-dir", type=Path, help="use this transformers directory as the encoder")
-    calibrate.add_argument("--cache-dir", type=Path, default=None, help="embedding cache")
+    _data_and_model(calibrate, cache="embedding cache")
     calibrate.add_argument("--heads", type=Path, required=True, help="heads directory holding sentiment/")
     calibrate.add_argument("--batch-size", type=int, default=32)
     return parser
+
+
+def _data_and_model(command: argparse.ArgumentParser, *, cache: str) -> None:
+    """The arguments every data command shares: the labelled sets, the encoder, the cache."""
+    command.add_argument("--data-dir", type=Path, required=True, help="directory of the labelled sets")
+    model = command.add_mutually_exclusive_group(required=True)
+    model.add_argument("--models-dir", type=Path, help="prepare (if needed) and use the default model here")
+    model.add_argument("--model-dir", type=Path, help="use this transformers directory as the encoder")
+    command.add_argument("--cache-dir", type=Path, default=None, help=cache)
 
 
 if __name__ == "__main__":

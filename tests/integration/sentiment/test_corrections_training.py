@@ -18,13 +18,13 @@ import pytest
 
 import storage
 from sentiment import default_heads_dir, load_analyzer
-from sentiment.corpora import SENTIMENT_SETS, Example
+from sentiment.corpora import Example
 from sentiment.training import train_sentiment_head
 from sentiment.types import SentimentLabel
 from storage import cases, mentions, sources, users
 from storage.enums import UserRole
 from storage.mentions import NewMention
-from tests.support.models import LABELLED_REVIEWS
+from tests.support.labelled import write_labelled_sets
 
 pytestmark = [pytest.mark.integration, pytest.mark.model]
 
@@ -58,18 +58,6 @@ DEV: tuple[tuple[str, str], ...] = (
 )
 
 
-def _write_sets(data_dir: Path) -> None:
-    for name in SENTIMENT_SETS:
-        rows = [
-            {"id": f"{name}-{i}", "text": text, "label": label}
-            for i, (label, text) in enumerate(LABELLED_REVIEWS)
-            if name == "tweeteval_sentiment" or label != "neutral"
-        ]
-        (data_dir / name).mkdir(parents=True)
-        for split in ("train", "dev"):
-            (data_dir / name / f"{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-
-
 def _accuracy(analyzer_labels: list[str], gold: list[str]) -> float:
     return sum(a == g for a, g in zip(analyzer_labels, gold, strict=True)) / len(gold)
 
@@ -84,7 +72,7 @@ def test_corrections_are_learned_without_losing_held_out_accuracy(
     ]
     assert len(wrong) >= 3, "the shipped model reads these right; pick harder candidates"
     corrections = [Example(f"case-{i}", text, SentimentLabel(label)) for i, (label, text) in enumerate(wrong)]
-    _write_sets(tmp_path / "data")
+    write_labelled_sets(tmp_path / "data")
 
     def retrain(out: Path, with_corrections: list[Example]) -> list[str]:
         train_sentiment_head(
@@ -166,7 +154,7 @@ def test_the_cli_shows_the_gain_of_training_with_corrections(default_model_dir: 
 
     (tmp_path / "data").mkdir()
     _seed_corrections(tmp_path / "data" / "vocwatch.db")
-    _write_sets(tmp_path / "sets")
+    write_labelled_sets(tmp_path / "sets")
     before = vocwatch("eval", "--from-corrections", "--json")
     trained = vocwatch(
         "train", "--data-dir", str(tmp_path / "sets"), "--out", str(tmp_path / "heads"), "--with-corrections"

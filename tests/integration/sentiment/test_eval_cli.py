@@ -22,6 +22,7 @@ from sentiment.report import DEV_SETS
 from storage import cases, mentions, sources, users
 from storage.enums import SentimentLabel, UserRole
 from storage.mentions import NewMention
+from tests.support.labelled import headline
 from tests.support.models import LABELLED_REVIEWS
 
 pytestmark = pytest.mark.integration
@@ -173,18 +174,6 @@ def write_shared_sets(data_dir: Path) -> None:
             train, dev = (english, english) if spec.language == "en" else (CHINESE_TRAIN, chinese)
         write_jsonl(data_dir / spec.name / "train.jsonl", train)
         write_jsonl(data_dir / spec.name / "dev.jsonl", dev)
-
-
-def headline(report: str) -> dict[str, dict[str, str]]:
-    """The headline table's rows by set name, each a column name -> cell mapping."""
-    table = [
-        line
-        for line in report.split("## Headline")[1].split("Notes:")[0].splitlines()
-        if line.startswith("|")
-    ]
-    header = [cell.strip() for cell in table[0].strip("|").split("|")]
-    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in table[2:]]
-    return {row[0]: dict(zip(header, row, strict=True)) for row in rows}
 
 
 def is_figure(cell: str) -> bool:

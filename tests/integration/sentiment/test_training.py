@@ -10,29 +10,15 @@ import pytest
 from sentiment import ClassifierHead, load_analyzer
 from sentiment.__main__ import main
 from sentiment.corpora import SENTIMENT_SETS
-from tests.support.models import LABELLED_REVIEWS
+from tests.support.labelled import write_labelled_sets
 
 pytestmark = pytest.mark.integration
-
-
-def _write_sets(data_dir: Path) -> None:
-    """Every set gets the hand-written reviews (the Chinese sets without neutral, like the real ones)."""
-    for name in SENTIMENT_SETS:
-        rows = [
-            {"id": f"{name}-{i}", "text": text, "label": label}
-            for i, (label, text) in enumerate(LABELLED_REVIEWS)
-            if name == "tweeteval_sentiment" or label != "neutral"
-        ]
-        (data_dir / name).mkdir(parents=True)
-        for split in ("train", "dev"):
-            lines = "".join(json.dumps(row) + "\n" for row in rows)
-            (data_dir / name / f"{split}.jsonl").write_text(lines, encoding="utf-8")
 
 
 def test_train_writes_a_loadable_head_with_its_provenance(
     tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _write_sets(tmp_path / "data")
+    write_labelled_sets(tmp_path / "data")
     argv = ["train", "--data-dir", str(tmp_path / "data"), "--model-dir", str(tiny_model_dir)]
     argv += ["--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "heads"), "--layers", "1,2"]
 
@@ -56,7 +42,7 @@ def test_train_writes_a_loadable_head_with_its_provenance(
 def test_training_calibrates_and_calibrate_refits_only_the_temperature(
     tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _write_sets(tmp_path / "data")
+    write_labelled_sets(tmp_path / "data")
     common = ["--data-dir", str(tmp_path / "data"), "--model-dir", str(tiny_model_dir)]
     common += ["--cache-dir", str(tmp_path / "cache")]
     assert main(["train", *common, "--out", str(tmp_path / "heads"), "--layers", "1,2"]) == 0

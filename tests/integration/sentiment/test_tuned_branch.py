@@ -11,12 +11,11 @@ import pytest
 
 from sentiment import ClassifierHead, load_analyzer
 from sentiment.__main__ import main
-from sentiment.corpora import SENTIMENT_SETS
 from sentiment.encoder import Encoder
 from sentiment.errors import ModelFormatError
-from sentiment.training import ASPECT_SETS, train_sentiment_head
+from sentiment.training import train_sentiment_head
 from sentiment.tuned import TUNED_DIR, TunedLayers
-from tests.support.models import LABELLED_REVIEWS
+from tests.support.labelled import write_labelled_sets
 
 pytestmark = pytest.mark.integration
 
@@ -61,38 +60,10 @@ def test_tuned_layers_survive_saving_and_refuse_another_base_model(
         TunedLayers.load(tmp_path / "encoder", encoder.model, base_version="another-model")
 
 
-def _write_sets(data_dir: Path) -> None:
-    """Sentiment sets like the shared ones (Chinese without neutral) and two aspect sets, hand-written."""
-    for name in SENTIMENT_SETS:
-        rows = [
-            {"id": f"{name}-{i}", "text": text, "label": label}
-            for i, (label, text) in enumerate(LABELLED_REVIEWS)
-            if name == "tweeteval_sentiment" or label != "neutral"
-        ]
-        _write(data_dir / name, rows)
-    for name in ASPECT_SETS:
-        rows = [
-            {
-                "id": f"{name}-{i}",
-                "text": text,
-                "label": {"aspects": [{"category": "food", "polarity": label}]},
-            }
-            for i, (label, text) in enumerate(LABELLED_REVIEWS)
-        ]
-        _write(data_dir / name, rows)
-
-
-def _write(directory: Path, rows: list[dict[str, object]]) -> None:
-    directory.mkdir(parents=True)
-    for split in ("train", "dev"):
-        lines = "".join(json.dumps(row) + "\n" for row in rows)
-        (directory / f"{split}.jsonl").write_text(lines, encoding="utf-8")
-
-
 def test_finetune_writes_a_branch_and_heads_that_the_analyzer_runs(
     tiny_model_dir: Path, tmp_path: Path
 ) -> None:
-    _write_sets(tmp_path / "data")
+    write_labelled_sets(tmp_path / "data", aspects=True)
     heads = tmp_path / "heads"
     argv = ["finetune", "--data-dir", str(tmp_path / "data"), "--model-dir", str(tiny_model_dir)]
     argv += ["--cache-dir", str(tmp_path / "cache"), "--out", str(heads), "--first", "1", "--epochs", "2"]
@@ -124,7 +95,7 @@ def test_finetune_writes_a_branch_and_heads_that_the_analyzer_runs(
 def test_retraining_on_the_branch_with_corrections_gives_a_complete_heads_directory(
     tiny_model_dir: Path, tmp_path: Path
 ) -> None:
-    _write_sets(tmp_path / "data")
+    write_labelled_sets(tmp_path / "data", aspects=True)
     heads = tmp_path / "heads"
     assert (
         main(

@@ -13,6 +13,7 @@ from sentiment.evaluation import predict, score
 from sentiment.reference import E5_LR_NAME, TFIDF_LR, BaselineFit
 from sentiment.report import DevSet, SetResult, evaluate_dev_sets, render_markdown, shortfalls
 from sentiment.types import Analysis, SentimentLabel
+from tests.support.labelled import headline
 
 NEG, NEU, POS = SentimentLabel.NEGATIVE, SentimentLabel.NEUTRAL, SentimentLabel.POSITIVE
 
@@ -138,18 +139,6 @@ def render(results: Sequence[SetResult], sections: Sequence[str] = ()) -> str:
         seconds=1.0,
         sections=sections,
     )
-
-
-def headline(report: str) -> dict[str, dict[str, str]]:
-    """Headline table rows by set name, each a column name -> cell mapping."""
-    table = [
-        line
-        for line in report.split("## Headline")[1].split("Notes:")[0].splitlines()
-        if line.startswith("|")
-    ]
-    header = [cell.strip() for cell in table[0].strip("|").split("|")]
-    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in table[2:]]
-    return {row[0]: dict(zip(header, row, strict=True)) for row in rows}
 
 
 def test_headline_shows_trained_and_lexicon_baselines_and_both_protocols_on_every_row() -> None:
