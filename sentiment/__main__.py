@@ -6,11 +6,12 @@ from `finetune` then `calibrate` (sentiment/heads/README.md has the exact comman
 `train` and `train-aspect` fit heads on the frozen encoder, as before fine-tuning.
 
     python -m sentiment prepare --models-dir ~/.local/share/vocwatch/models
-    python -m sentiment finetune --data-dir ../shared/data --models-dir ~/.local/share/vocwatch/models \
+    python -m sentiment finetune --data-dir ../shared/data --models-dir ~/.local/share/vocwatch/models \\
         --cache-dir ~/.local/share/vocwatch/tuning --out sentiment/heads --limit online_shopping_10_cats=12000
-    python -m sentiment calibrate --head sentiment --data-dir ../shared/data \
-        --models-dir ~/.local/share/vocwatch/models --cache-dir ~/.cache/vocwatch/embeddings --heads sentiment/heads
-    python -m sentiment train --data-dir ../shared/data --models-dir ~/.local/share/vocwatch/models \
+    python -m sentiment calibrate --head sentiment --data-dir ../shared/data \\
+        --models-dir ~/.local/share/vocwatch/models --cache-dir ~/.cache/vocwatch/embeddings \\
+        --heads sentiment/heads
+    python -m sentiment train --data-dir ../shared/data --models-dir ~/.local/share/vocwatch/models \\
         --cache-dir ~/.cache/vocwatch/embeddings --out my-heads
 """
 
