@@ -364,6 +364,25 @@ def speed_section(rates: Sequence[Rate], *, backend: str, threads: int) -> str:
     return "\n".join(lines)
 
 
+def experiments_section(experiments: Sequence[Mapping[str, Any]]) -> str:
+    """What was tried on the way to the shipped model, with its dev figures (`heads/experiments.json`)."""
+    names = [spec.name for spec in DEV_SETS]
+    lines = [
+        "## What was tried (dev figures, %)",
+        "",
+        "Each row was measured on the dev splits after its configuration was fixed (the earlier heads were",
+        "chosen on dev, which flatters them). Official metric per set, as in the headline.",
+        "",
+        "| configuration | chosen on | " + " | ".join(names) + " | note |",
+        "|---|---|" + "---:|" * len(names) + "---|",
+    ]
+    for row in experiments:
+        dev = row.get("dev", {})
+        cells = " | ".join(_pct(dev[name]) if name in dev else "—" for name in names)
+        lines.append(f"| {row['configuration']} | {row['chosen_on']} | {cells} | {row.get('note', '')} |")
+    return "\n".join(lines)
+
+
 def training_section(training: Mapping[str, Any] | None) -> str:
     """What fine-tuning chose and on what: the epochs tried, scored on the train selection slice."""
     if not training:

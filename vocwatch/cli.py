@@ -422,6 +422,7 @@ def eval_(
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ) -> None:
     """Measure the configured model: accuracy, macro-F1, macro recall, per-class recall, confusion, ECE."""
+    import sentiment
     from vocwatch import cli_eval
     from vocwatch.wiring import build_app
 
@@ -454,6 +455,7 @@ def eval_(
                 out,
                 command=shlex.join(["vocwatch", *sys.argv[1:]]),
                 cache_dir=settings.data_dir / "embeddings",  # shared with `vocwatch train`
+                heads_dir=settings.model.heads_dir or sentiment.default_heads_dir(),
             )
         console.print(f"wrote {out}")
         if require_beat_baselines:

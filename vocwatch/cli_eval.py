@@ -11,6 +11,7 @@ Three sources of truth, one set of figures (`sentiment.evaluation.Scores`):
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import time
@@ -33,6 +34,7 @@ from sentiment.report import (
     DEV_SETS,
     SetResult,
     evaluate_dev_sets,
+    experiments_section,
     render_markdown,
     shortfalls,
     speed_section,
@@ -114,6 +116,7 @@ def write_report(
     *,
     command: str,
     cache_dir: Path | None,
+    heads_dir: Path,
     sections: Sequence[str] = (),
 ) -> list[SetResult]:
     """Evaluate every dev split under `data_dir` and write the markdown report to `out`; returns the figures.
@@ -150,9 +153,11 @@ def write_report(
         calibrated_on |= set(analyzer.aspect.metadata.get("calibration", {}).get("fitted_on", {}))
     trained = (TFIDF_LR, frozen_e5_lr(analyzer.encoder, cache_dir=cache_dir))
     started = time.monotonic()
-    sections = [*sections, *model_sections(analyzer)]
+    sections = [*sections, *model_sections(analyzer, heads_dir)]
     try:
-        results = evaluate_dev_sets(analyzer, data_dir, calibrated_on=calibrated_on, trained=trained)
+        results = evaluate_dev_sets(
+            labels_only(analyzer), data_dir, calibrated_on=calibrated_on, trained=trained
+        )
     except TrainSplitError as problem:
         raise VocwatchError(
             f"cannot fit the trained baselines: {problem}",
@@ -232,8 +237,21 @@ def print_corrections(console: Console, result: CorrectionScores, *, as_json: bo
         )
 
 
-def model_sections(analyzer: sentiment.Analyzer) -> list[str]:
-    """The report's speed table (measured now) and the tuned layers' training and selection record."""
+EXPERIMENTS_FILE = "experiments.json"
+
+
+def labels_only(analyzer: sentiment.Analyzer) -> sentiment.Analyzer:
+    """The analyzer without clauses, topics and churn: the same labels and probabilities, at half the cost.
+
+    A text's sentiment is read from its whole-text row, which the clause pass does not change, and aspect
+    pairs go through `score_aspects` either way; skipping the rest halves the report on long reviews.
+    """
+    return dataclasses.replace(analyzer, aspects=False, topics=None, churn=None)
+
+
+def model_sections(analyzer: sentiment.Analyzer, heads_dir: Path) -> list[str]:
+    """The report's speed table (measured now), the tuned layers' training and selection record, and the
+    table of what was tried (`<heads_dir>/experiments.json`, kept beside the parts it led to)."""
     import torch  # loaded with the analyzer already; imported here to keep this module light
 
     encoder = analyzer.encoder
@@ -243,7 +261,11 @@ def model_sections(analyzer: sentiment.Analyzer) -> list[str]:
 
     rates = measure(analyzer, n_tokens)
     training = encoder.tuned.metadata.get("training") if encoder.tuned is not None else None
-    return [
+    sections = [
         speed_section(rates, backend=encoder.backend, threads=torch.get_num_threads()),
         training_section(training),
     ]
+    experiments = heads_dir / EXPERIMENTS_FILE
+    if experiments.is_file():
+        sections.append(experiments_section(json.loads(experiments.read_text(encoding="utf-8"))))
+    return sections

@@ -83,6 +83,12 @@ def test_finetune_writes_a_branch_and_heads_that_the_analyzer_runs(
     calibration = analyzer.sentiment.metadata["calibration"]
     assert "selection slice" in calibration["split"] and "dev" not in calibration["selection_slice"]
     assert list((tmp_path / "cache").rglob("*.npz"))  # token states cached for the next run
+    quantized = load_analyzer(tiny_model_dir, heads_dir=heads, backend="int8")  # both parts quantised
+    assert (
+        quantized.encoder.tuned is not None
+        and quantized.encoder.tuned.version == analyzer.encoder.tuned.version
+    )
+    assert "-int8+" in quantized.model_version and len(quantized.analyze(TEXTS)) == 3
 
     no_branch = tmp_path / "no-branch"
     (no_branch / "sentiment").mkdir(parents=True)
