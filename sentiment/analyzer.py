@@ -222,7 +222,7 @@ class Analyzer:
     def _read(self, units: _Units) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
         """Per row, sentiment probabilities (columns in `LABELS` order) and the normalised e5 embedding.
 
-        One pass through the encoder per text: clause rows pool the token states of their span.
+        One pass through the encoder per text; clause rows come from the same pass (`Encoder.pool_spans`).
         """
         head = self.sentiment
         spec = head.features if self.classifier is None else FeatureSpec(layers=())

@@ -28,7 +28,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from sentiment.analyzer import ASPECT_HEAD, SENTIMENT_HEAD, check_compatible
+from sentiment.analyzer import ASPECT_HEAD, SENTIMENT_HEAD, check_compatible, encoder_version_of
 from sentiment.aspects import aspect_input
 from sentiment.calibration import (
     expected_calibration_error,
@@ -486,9 +486,9 @@ def train_sentiment_head(
         sets,
         features,
         anchor=ClassifierHead.load(tuned_from / SENTIMENT_HEAD) if tuned_from is not None else None,
-        encoder_version=encoder.version
-        if encoder.tuned is None
-        else f"{encoder.version}+{encoder.tuned.version}",
+        encoder_version=encoder_version_of(
+            encoder, FeatureSpec(options.layers, branch="tuned" if tuned else "base")
+        ),
         options=dataclasses.replace(options, branch="tuned" if tuned else "base"),
         cached_layers=layers,
         correction_weight=correction_weight,
