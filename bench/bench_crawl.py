@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 
 import storage
 from storage import models
-from vocwatch.localsite import LocalSite
+from vocwatch.testing.localsite import LocalSite
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SOURCE = "bench"

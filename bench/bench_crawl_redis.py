@@ -5,7 +5,7 @@
 
 A LocalSite serves `feeds` Atom feeds of `pages` chained pages each (every page answers after
 `latency-s`, like a real server); each layout crawls them into a fresh migrated PostgreSQL database with
-1 or 2 `vocwatch crawl --worker` equivalents (`vocwatch.crawl.run_crawl_worker`: own process each,
+1 or 2 `vocwatch crawl --worker` equivalents (`vocwatch.daemon.crawl.run_crawl_worker`: own process each,
 RunSpec on stdin, shared scrapy-redis round). Prints items/s over the wall time (process start-up
 included) and over the crawl itself (first crawl_run start to the last item stored: the workers' idle
 wait for more pages is not counted), and the ratio to 1 worker.
@@ -28,9 +28,9 @@ from sqlalchemy.engine import make_url
 
 import storage
 from storage import models
-from vocwatch.crawl import run_crawl_worker
-from vocwatch.localsite import LocalSite, Reply
+from vocwatch.daemon.crawl import run_crawl_worker
 from vocwatch.settings import SourceSettings, load_settings
+from vocwatch.testing.localsite import LocalSite, Reply
 
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379/0"

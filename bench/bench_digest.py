@@ -32,8 +32,8 @@ from notifier import digest as render
 from notifier.digest import IsoWeek
 from storage import models
 from storage.enums import AlertKind, AlertStatus, CrawlRunStatus, IncidentStatus
-from vocwatch.digest import DigestFiles, load_week, options_of, write_files
 from vocwatch.settings import DEFAULT_TOUCHPOINTS, DigestSettings
+from vocwatch.stages.digest import DigestFiles, load_week, options_of, write_files
 
 WEEK = IsoWeek(2026, 47)
 WEEKS = 52

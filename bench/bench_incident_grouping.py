@@ -1,6 +1,6 @@
 """Alerts (Slack pings) per 1,000 negative mentions after incident grouping, on a synthetic burst.
 
-Runs the real alert path (`vocwatch.alerting.alert_mention`) on a temporary migrated SQLite database:
+Runs the real alert path (`vocwatch.stages.alerting.alert_mention`) on a temporary migrated SQLite database:
 1,000 negative mentions arriving over 6 hours, in random order —
 
 - 600 about a delivery pile-on (topic `delivery`, touchpoint `delivery`), 30 different wordings;
@@ -27,7 +27,7 @@ import storage
 from notifier.budget import BudgetLimits
 from storage.enums import AlertAction, AlertStatus, JourneyStage, MentionStatus
 from storage.models import Alert, Incident, Mention, Source, Touchpoint
-from vocwatch.alerting import AlertRules, MentionFacts, alert_mention
+from vocwatch.stages.alerting import AlertRules, MentionFacts, alert_mention
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 

@@ -6,7 +6,7 @@
 For each layout (1 worker with all cores' threads; 2 workers with 1 thread each; 2 workers with all
 cores' threads each) a fresh PostgreSQL database is migrated and seeded with the same mentions; each
 worker process loads the model, waits at a barrier, then runs the real worker loop
-(`vocwatch.worker.run_analysis_worker`: leased batches, FOR UPDATE SKIP LOCKED, alerts and topics
+(`vocwatch.daemon.worker.run_analysis_worker`: leased batches, FOR UPDATE SKIP LOCKED, alerts and topics
 stored) until the queue is empty. The time runs from the barrier to the last worker's exit, so model
 loading is not counted. Prints mentions/s per layout and the ratio to 1 worker. A benchmark, not a test:
 the figures depend on the machine and on what else it runs (the load average is printed).
@@ -91,9 +91,9 @@ def _worker(url: str, model_dir: str, heads_dir: str | None, threads: int | None
         import torch
 
         torch.set_num_threads(threads)
+    from vocwatch.daemon.worker import run_analysis_worker
     from vocwatch.settings import load_settings
     from vocwatch.wiring import build_app
-    from vocwatch.worker import run_analysis_worker
 
     model: dict[str, Any] = {"dir": model_dir, "batch_size": 32}
     if heads_dir:

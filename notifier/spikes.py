@@ -17,7 +17,7 @@ the episode and alerts; later checks only extend it; it ends after `cooldown` wi
 then can the same touchpoint/topic alert again. The cooldown (hysteresis) keeps a count that hovers around
 the threshold from alerting on every other check.
 
-Pure: counts in, verdicts out (no storage, no Slack); `vocwatch/checks.py` feeds it and acts on it.
+Pure: counts in, verdicts out (no storage, no Slack); `vocwatch/stages/spikes.py` feeds it and acts on it.
 """
 
 from __future__ import annotations

@@ -175,7 +175,7 @@ def known_external_ids(session: Session, source_id: int, external_ids: Collectio
 def list_new(session: Session, *, limit: int, now: datetime) -> list[Mention]:
     """The oldest `new` mentions that no scale-out worker holds under a live lease; nothing is locked.
 
-    The embedded analyzer (`vocwatch.jobs.analyze_pending`) reads a batch with this, runs the model with
+    The embedded analyzer (`vocwatch.stages.analyze_pending`) reads a batch with this, runs the model with
     no transaction open, then stores the results for the mentions `lock_new` finds still `new`: on SQLite
     a transaction holds the database's only write lock, and holding it through a batch's model time
     starved the crawl and the dispatcher into "database is locked".

@@ -1,6 +1,6 @@
 """The weekly digest, pure: stored numbers in, Block Kit, HTML, CSV and a chart PNG out.
 
-`vocwatch.digest` reads a week's numbers from storage into a `WeekData`, `build_digest` computes every
+`vocwatch.stages.digest` reads a week's numbers from storage into a `WeekData`, `build_digest` computes every
 figure once (`WeeklyDigest`), and the renderers only format it, so Slack, the HTML report and the CSV
 always agree. This package never imports `storage`; `notifier.digest.slack` holds its Slack calls.
 """

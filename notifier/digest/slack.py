@@ -1,7 +1,8 @@
 """The Slack calls of the digest: post the message, upload the chart, and find both after a crash.
 
-No storage here: the caller (`vocwatch.digest`) records each step in the `digests` row before taking the
-next, and uses the `find_*` functions when a row says a step may have happened without being recorded.
+No storage here: the caller (`vocwatch.stages.digest`) records each step in the `digests` row before
+taking the next, and uses the `find_*` functions when a row says a step may have happened without
+being recorded.
 The message carries its identity in Slack message metadata (`vocwatch_digest` / `digest_key`), the chart
 in its file name, so both can be recognised in the channel history.
 """

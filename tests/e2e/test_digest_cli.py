@@ -32,11 +32,14 @@ def test_digest_errors_are_one_line_with_the_fix(tmp_path: Path) -> None:
     bad_week = vocwatch("digest", "--week", "47", cwd=tmp_path, env=env)
     no_token = vocwatch("digest", "--week", "2026-W47", "--to", "slack", cwd=tmp_path, env=env)
 
-    for result in (bad_week, no_token):
+    no_demo = vocwatch("digest", "--demo", "--week", "2026-W47", "--to", "html", cwd=tmp_path, env=env)
+
+    for result in (bad_week, no_token, no_demo):
         assert result.returncode == 1
         assert "Traceback" not in result.stderr
     assert "error: week '47' is not of the form YYYY-Www" in bad_week.stderr
     assert "error: slack.token is not set" in no_token.stderr and "fix:" in no_token.stderr
+    assert "error: no demo database at" in no_demo.stderr and "run `vocwatch demo` first" in no_demo.stderr
 
 
 @pytest.mark.model
@@ -50,8 +53,9 @@ def test_digest_after_the_demo_posts_blocks_and_chart_to_the_fake_slack_and_writ
     }
     assert vocwatch("demo", cwd=tmp_path, env=env).returncode == 0
 
-    result = vocwatch("digest", "--week", "2026-W47", cwd=tmp_path, env=env)
-    again = vocwatch("digest", "--week", "2026-W47", cwd=tmp_path, env=env)
+    result = vocwatch("digest", "--demo", "--week", "2026-W47", cwd=tmp_path, env=env)
+    again = vocwatch("digest", "--demo", "--week", "2026-W47", cwd=tmp_path, env=env)
+    own = vocwatch("digest", "--week", "2026-W47", "--to", "html", cwd=tmp_path, env=env)
 
     assert result.returncode == 0, result.stderr
     out = result.stdout
@@ -66,3 +70,8 @@ def test_digest_after_the_demo_posts_blocks_and_chart_to_the_fake_slack_and_writ
     assert rows == [("2026-W47", "#cx-alerts", "sent", 1)]
     assert again.returncode == 0, again.stderr
     assert "already posted to #cx-alerts" in again.stdout
+    # without --demo the digest is of the operator's own (still empty) database, never the demo's
+    assert own.returncode == 0, own.stderr
+    assert "digest of the demo database" not in own.stdout
+    assert "2026-W47: no analyzed mentions" in own.stdout
+    assert (tmp_path / "data" / "digests" / "digest-2026-W47.html").exists()

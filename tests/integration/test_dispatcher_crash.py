@@ -16,7 +16,7 @@ from sqlalchemy import select
 import storage
 from storage import models
 from storage.enums import AlertKind, AlertStatus
-from vocwatch.fakeslack import FakeSlackServer, RecordedRequest
+from vocwatch.testing.fakeslack import FakeSlackServer, RecordedRequest
 
 pytestmark = pytest.mark.integration
 

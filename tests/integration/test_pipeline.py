@@ -10,11 +10,11 @@ from pydantic import SecretStr
 import storage
 from sentiment.taxonomy import taxonomy_version
 from storage import models
-from vocwatch import jobs
-from vocwatch.crawl import make_runspec, run_crawl
-from vocwatch.fakeslack import FakeSlackServer
-from vocwatch.localsite import LocalSite
+from vocwatch import stages
+from vocwatch.daemon.crawl import make_runspec, run_crawl
 from vocwatch.settings import Settings, SlackSettings, SourceSettings, load_settings
+from vocwatch.testing.fakeslack import FakeSlackServer
+from vocwatch.testing.localsite import LocalSite
 from vocwatch.topics import taxonomy
 from vocwatch.wiring import App, build_app
 
@@ -46,14 +46,14 @@ def expected_taxonomy_version(settings: Settings) -> str:
 def run_once(app: App) -> None:
     """One pass of the pipeline, as the CLI commands would run it."""
     settings = app.settings
-    jobs.sync_catalog(app.sessions, settings)
+    stages.sync_catalog(app.sessions, settings)
     for name, source in settings.sources.items():
         outcome = run_crawl(make_runspec(settings, name, source), timeout_s=120)
         assert outcome.ok, outcome.stderr_tail
-    rules = jobs.AlertRules.from_settings(settings)
-    while jobs.analyze_pending(app.sessions, app.analyzer, rules):
+    rules = stages.AlertRules.from_settings(settings)
+    while stages.analyze_pending(app.sessions, app.analyzer, rules):
         pass
-    jobs.dispatch_alerts(app.dispatcher)
+    stages.dispatch_alerts(app.dispatcher)
 
 
 def test_exactly_the_negative_items_reach_slack_and_a_rerun_sends_nothing(

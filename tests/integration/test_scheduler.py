@@ -20,10 +20,10 @@ from sqlalchemy import select, text
 import storage
 from storage import models
 from tests.support.models import LABELLED_REVIEWS
-from vocwatch.fakeslack import FakeSlackServer
-from vocwatch.localsite import LocalSite, Reply
-from vocwatch.scheduler import JOBSTORE_TABLE, desired_jobs, make_scheduler, sync_jobs
+from vocwatch.daemon.scheduler import JOBSTORE_TABLE, desired_jobs, make_scheduler, sync_jobs
 from vocwatch.settings import Settings, SourceSettings, load_settings
+from vocwatch.testing.fakeslack import FakeSlackServer
+from vocwatch.testing.localsite import LocalSite, Reply
 from vocwatch.wiring import build_app
 
 pytestmark = pytest.mark.integration
@@ -88,7 +88,7 @@ class Daemon:
     def events(self) -> list[dict[str, Any]]:
         found = []
         for line in self.log.read_text(encoding="utf-8", errors="replace").splitlines():
-            _, sep, payload = line.partition("vocwatch.scheduler: ")
+            _, sep, payload = line.partition("vocwatch.daemon.scheduler: ")
             if sep and payload.startswith("{"):
                 found.append(json.loads(payload))
         return found

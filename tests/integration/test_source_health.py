@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 import storage
 from storage import models
 from storage.enums import AlertKind, CrawlRunStatus, JourneyStage
-from vocwatch.checks import check_source_health
+from vocwatch.stages import check_source_health
 
 pytestmark = pytest.mark.integration
 

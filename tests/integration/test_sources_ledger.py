@@ -14,7 +14,7 @@ import pytest
 import storage
 from tests.integration.crawlers.crawling import SOURCE, CrawlDb, make_crawl_db, run_crawl, runspec
 from tests.support.sites import DATA_DIR, LocalSite, serve_page_case
-from vocwatch.ledger import SourceStatus, source_ledger
+from vocwatch.stages.ledger import SourceStatus, source_ledger
 
 pytestmark = pytest.mark.integration
 

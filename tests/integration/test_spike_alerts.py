@@ -14,7 +14,7 @@ import storage
 from notifier.spikes import SpikeRule
 from storage import models
 from storage.enums import AlertKind, JourneyStage, MentionStatus, SentimentLabel
-from vocwatch.checks import check_spikes
+from vocwatch.stages import check_spikes
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 import storage
 from storage import MentionStatus, SurveyMetric, models
 from vocwatch.errors import VocwatchError
-from vocwatch.surveys import import_survey
+from vocwatch.stages.surveys import import_survey
 
 pytestmark = pytest.mark.integration
 

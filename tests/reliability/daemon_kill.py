@@ -42,8 +42,8 @@ from storage import models
 from storage.enums import AlertAction, AlertStatus, MentionStatus
 from tests.support.faults import FaultServer
 from tests.support.models import LABELLED_REVIEWS
-from vocwatch.fakeslack import FakeSlackServer, RecordedRequest
-from vocwatch.scheduler import JOBSTORE_TABLE
+from vocwatch.daemon.scheduler import JOBSTORE_TABLE
+from vocwatch.testing.fakeslack import FakeSlackServer, RecordedRequest
 
 __all__ = [
     "TAG_VARIABLE",
@@ -260,7 +260,7 @@ class DaemonProcess:
         """The JSON event lines of the scheduler and the leader lock, in order."""
         found = []
         for line in self.log.read_text(encoding="utf-8", errors="replace").splitlines():
-            for prefix in ("vocwatch.scheduler: ", "vocwatch.leader: "):
+            for prefix in ("vocwatch.daemon.scheduler: ", "vocwatch.daemon.leader: "):
                 _, sep, payload = line.partition(prefix)
                 if sep and payload.startswith("{"):
                     found.append(json.loads(payload))

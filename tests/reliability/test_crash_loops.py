@@ -39,8 +39,8 @@ from tests.integration.test_dispatcher_crash import DRIVER, STUCK_AFTER_S, SlowS
 from tests.reliability.feeds import entry_id, paged_feed
 from tests.support.faults import Fault, FaultKind, FaultServer, wait_until
 from tests.support.processes import Process
-from vocwatch import jobs
 from vocwatch.settings import load_settings
+from vocwatch.stages import analyze
 from vocwatch.wiring import build_app
 
 pytestmark = pytest.mark.integration
@@ -114,11 +114,11 @@ def test_killing_the_crawler_again_and_again_loses_no_entry_and_stores_each_once
     assert 0 < stored_during_kills < PAGES * PER_PAGE  # kills landed after commits, before the end
 
 
-# The daemon's way of running a crawl (vocwatch.crawl.run_crawl), in a process of its own to be killed.
+# The daemon's way of running a crawl (vocwatch.daemon.crawl.run_crawl), in a process of its own to be killed.
 LAUNCHER = """
 import sys
 from crawlers.runspec import RunSpec
-from vocwatch.crawl import run_crawl
+from vocwatch.daemon.crawl import run_crawl
 with open(sys.argv[1], encoding="utf-8") as spec:
     run_crawl(RunSpec.from_json(spec.read()), timeout_s=600)
 """
@@ -328,7 +328,7 @@ def reference_p_negative(config: Path, database_url: str) -> dict[str, float]:
     try:
         with app.sessions() as session:
             rows = list(session.scalars(select(models.Mention).order_by(models.Mention.id)))
-            texts = {row.external_id: jobs.analysis_text(row) for row in rows}
+            texts = {row.external_id: analyze.analysis_text(row) for row in rows}
         results = app.analyzer.analyze(list(texts.values()))
     finally:
         app.engine.dispose()

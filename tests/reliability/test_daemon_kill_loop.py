@@ -74,11 +74,11 @@ from tests.reliability.daemon_kill import (
     write_daemon_config,
 )
 from tests.support.faults import Fault, FaultKind, FaultServer, wait_until
-from vocwatch import jobs
-from vocwatch.fakeslack import FakeSlackServer
-from vocwatch.leader import SCHEDULER_LOCK_KEY
-from vocwatch.scheduler import JOBSTORE_TABLE, desired_jobs
+from vocwatch import stages
+from vocwatch.daemon.leader import SCHEDULER_LOCK_KEY
+from vocwatch.daemon.scheduler import JOBSTORE_TABLE, desired_jobs
 from vocwatch.settings import load_settings
+from vocwatch.testing.fakeslack import FakeSlackServer
 from vocwatch.wiring import build_app
 
 pytestmark = pytest.mark.integration
@@ -251,12 +251,12 @@ def loop_tag() -> Iterator[str]:
     kill_tagged(tag)
 
 
-def dispatch_once(config: Path, *, reconcile_after_s: float) -> jobs.DispatchTotals:
+def dispatch_once(config: Path, *, reconcile_after_s: float) -> stages.DispatchTotals:
     """The daemon's dispatch job, run once in this process on the daemon's config (all daemons dead)."""
     app = build_app(load_settings(config))
     try:
         dispatcher = Dispatcher(app.slack, app.sessions, stuck_after_s=reconcile_after_s)
-        return jobs.dispatch_alerts(dispatcher)
+        return stages.dispatch_alerts(dispatcher)
     finally:
         app.engine.dispose()
 
@@ -592,7 +592,7 @@ def test_a_daemon_restarted_after_sigkill_leads_again_on_postgresql(
 
 # -- a kill during an incident's parent update, step by step ---------------------------------------------
 
-UPDATE_RULES = jobs.AlertRules(0.7, "#cx")
+UPDATE_RULES = stages.AlertRules(0.7, "#cx")
 COMPLAINT = "parcel {n} never arrived, the courier says delivered"
 
 
@@ -612,7 +612,7 @@ def test_an_update_left_in_sending_never_puts_an_older_state_over_a_newer_one(
         for n in range(3):  # a parent, then a reply and a parent update per mention
             clock.advance(minutes=1)
             alert(sessions, clock, UPDATE_RULES, text=COMPLAINT.format(n=n), topics=("delivery",))
-            jobs.dispatch_alerts(dispatcher)
+            stages.dispatch_alerts(dispatcher)
         with sessions.begin() as session:  # ... whose send the kill cut after Slack had applied it
             stuck = session.scalars(
                 select(models.Alert)
@@ -623,10 +623,10 @@ def test_an_update_left_in_sending_never_puts_an_older_state_over_a_newer_one(
             stuck.status, stuck.slack_ts, stuck.claimed_at = AlertStatus.SENDING, None, clock()
         clock.advance(minutes=1)
         alert(sessions, clock, UPDATE_RULES, text=COMPLAINT.format(n=3), topics=("delivery",))
-        jobs.dispatch_alerts(dispatcher)  # the newer update (4 mentions) goes out at once
+        stages.dispatch_alerts(dispatcher)  # the newer update (4 mentions) goes out at once
         newest = fake_slack.messages()[0].text
         clock.advance(minutes=10)  # past the reconcile grace: the restarted daemon settles the stuck one
-        jobs.dispatch_alerts(dispatcher)
+        stages.dispatch_alerts(dispatcher)
 
         with sessions() as session:
             statuses = set(session.scalars(select(models.Alert.status)))

@@ -38,10 +38,10 @@ from tests.integration.crawlers.crawling import REPO_ROOT
 from tests.reliability.feeds import entry_id
 from tests.support.faults import FaultServer
 from tests.support.models import LABELLED_REVIEWS
-from vocwatch import jobs
-from vocwatch.crawl import make_runspec
-from vocwatch.fakeslack import FakeSlackServer, RecordedRequest
+from vocwatch import stages
+from vocwatch.daemon.crawl import make_runspec
 from vocwatch.settings import SlackSettings, SourceSettings, load_settings
+from vocwatch.testing.fakeslack import FakeSlackServer, RecordedRequest
 from vocwatch.wiring import App, build_app
 
 pytestmark = [pytest.mark.integration]
@@ -195,7 +195,7 @@ class DispatchLoop(threading.Thread):
         try:
             while time.monotonic() < deadline:
                 finished = self._analysis_done.is_set()
-                if unless_unavailable(lambda: jobs.dispatch_alerts(self._app.dispatcher)) is None:
+                if unless_unavailable(lambda: stages.dispatch_alerts(self._app.dispatcher)) is None:
                     self.db_retries += 1
                 if finished and not self._due():
                     break
@@ -246,7 +246,7 @@ def test_mentions_flow_through_crawl_analyze_and_a_rate_limited_slack_without_lo
         )
         app = build_app(settings)
         storage.upgrade(app.engine)
-        jobs.sync_catalog(app.sessions, settings)
+        stages.sync_catalog(app.sessions, settings)
 
         # The three stages run at once, as under the daemon: the crawl process writes pages while this
         # thread analyzes whatever has arrived and another thread drains the outbox into Slack.
@@ -256,13 +256,13 @@ def test_mentions_flow_through_crawl_analyze_and_a_rate_limited_slack_without_lo
         started = time.monotonic()
         crawl = CrawlProcess(spec.model_dump_json())
         dispatch.start()
-        rules = jobs.AlertRules.from_settings(settings)
+        rules = stages.AlertRules.from_settings(settings)
         analyze_retries = 0
         with PeakRss(psutil.Process().pid) as analyze_rss:
             while dispatch.error is None:  # a failed dispatch fails the test now, not after the analysis
                 crawling = crawl.running()
                 count = unless_unavailable(
-                    lambda: jobs.analyze_pending(app.sessions, app.analyzer, rules, batch_size=64)
+                    lambda: stages.analyze_pending(app.sessions, app.analyzer, rules, batch_size=64)
                 )
                 if count is None:
                     analyze_retries += 1

@@ -46,13 +46,13 @@ from tests.support.service_postgres import PrivatePostgres, free_port, private_p
 from tests.support.service_redis import PrivateRedis, private_redis
 from tests.support.service_site import GatedSite
 from tests.support.service_sqlite import database_path, scalar, with_busy_timeout, write_lock
-from vocwatch import jobs
+from vocwatch import stages
 from vocwatch.cli import main
-from vocwatch.crawl import CrawlOutcome, run_crawl_worker
+from vocwatch.daemon.crawl import CrawlOutcome, run_crawl_worker
+from vocwatch.daemon.worker import WorkerTotals, run_analysis_worker
 from vocwatch.errors import VocwatchError
 from vocwatch.settings import load_settings
 from vocwatch.wiring import build_app
-from vocwatch.worker import WorkerTotals, run_analysis_worker
 
 pytestmark = pytest.mark.integration
 
@@ -369,9 +369,9 @@ def test_analysis_on_a_locked_sqlite_database_fails_with_one_line_and_a_worker_r
     # the claims back (its 300 s lease would block them otherwise) and finish.
     settings = load_settings(config)
     app = build_app(settings)
-    jobs.sync_catalog(app.sessions, settings)  # what the CLI does before it starts a worker
+    stages.sync_catalog(app.sessions, settings)  # what the CLI does before it starts a worker
     app.analyzer  # noqa: B018  # loaded before the first claim, as the CLI does
-    caplog.set_level(logging.WARNING, logger="vocwatch.worker")
+    caplog.set_level(logging.WARNING, logger="vocwatch.daemon.worker")
     stop = threading.Event()
     totals: list[WorkerTotals] = []
     worker = threading.Thread(
@@ -481,7 +481,9 @@ def test_a_postgres_restart_mid_run_is_survived_by_analysis_workers_and_the_next
     assert statuses == [0, 0], logs
     for log in logs:
         assert_no_traceback(log, where="vocwatch worker analyze")
-        assert "WARNING vocwatch.worker: database unavailable (attempt 1), retrying in 0.5 s: " in log, log
+        assert (
+            "WARNING vocwatch.daemon.worker: database unavailable (attempt 1), retrying in 0.5 s: " in log
+        ), log
         assert "database available again after" in log, log
     result = tally(url)
     assert (result.mentions, result.analyzed, result.analyses, result.analyzed_twice, result.held) == (
@@ -578,7 +580,7 @@ def test_redis_killed_mid_crawl_fails_the_run_clearly_and_after_a_restart_a_new_
         )
         settings = load_settings(config)
         app = build_app(settings)
-        jobs.sync_catalog(app.sessions, settings)  # what `vocwatch crawl` does first
+        stages.sync_catalog(app.sessions, settings)  # what `vocwatch crawl` does first
         app.engine.dispose()
         site.hold(page(2))
         site.hold(page(3))

@@ -21,7 +21,7 @@ from notifier.dispatcher import Dispatcher
 from storage import models
 from storage.enums import AlertKind, AlertStatus
 from tests.support.faults import Fault, FaultKind, FaultServer
-from vocwatch.fakeslack import FakeSlackServer
+from vocwatch.testing.fakeslack import FakeSlackServer
 
 pytestmark = pytest.mark.integration
 

@@ -24,8 +24,8 @@ from tests.integration.crawlers.crawling import make_crawl_db, run_crawl, runspe
 from tests.reliability.feeds import atom_page
 from tests.support.faults import FaultServer
 from vocwatch.config_file import exposed_secrets_warning, secret_keys
-from vocwatch.fakeslack import FakeSlackServer
 from vocwatch.settings import load_settings
+from vocwatch.testing.fakeslack import FakeSlackServer
 
 pytestmark = pytest.mark.integration
 

@@ -71,7 +71,7 @@ from tests.security.webprobe import (
     snapshot,
 )
 from tests.support.db import DB_BACKENDS
-from vocwatch.review import web_config
+from vocwatch.cli.review import web_config
 from vocwatch.settings import Settings, SlackSettings, WebSettings
 from vocwatch.web import WebConfig, create_app
 from vocwatch.web.app import SESSION_COOKIE

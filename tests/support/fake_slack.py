@@ -1,6 +1,6 @@
 """Fake Slack fixtures: a real HTTP server speaking the Slack Web API, and a WebClient pointed at it.
 
-The server class lives in `vocwatch.fakeslack` because `vocwatch demo` uses it too; these fixtures only
+The server class lives in `vocwatch.testing` because `vocwatch demo` uses it too; these fixtures only
 start and stop it. Tests script failures on the server (`fake_slack.rate_limit_next(...)`) and assert on
 what arrived over HTTP (`fake_slack.calls("chat.postMessage")`), never on mocks of our own code.
 """
@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from slack_sdk import WebClient
 
-from vocwatch.fakeslack import FakeSlackServer
+from vocwatch.testing.fakeslack import FakeSlackServer
 
 FAKE_SLACK_TOKEN = "xoxb-test"
 

@@ -39,7 +39,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from vocwatch.background_server import BackgroundServer
+from vocwatch.testing.background_server import BackgroundServer
 
 __all__ = ["Fault", "FaultKind", "FaultServer", "Hit", "wait_until"]
 

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-from vocwatch.background_server import BackgroundServer
+from vocwatch.testing.background_server import BackgroundServer
 
 __all__ = ["GatedSite"]
 

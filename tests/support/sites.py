@@ -1,7 +1,7 @@
 """Local HTTP sites for crawl tests: a real server on 127.0.0.1, port 0, serving `tests/data`.
 
 Fixtures:
-- `local_site`  a started `vocwatch.localsite.LocalSite` rooted at `tests/data` (conditional GET on:
+- `local_site`  a started `vocwatch.testing.localsite.LocalSite` rooted at `tests/data` (conditional GET on:
                 ETag + 304, like a real static server); script 429/500 replies with `site.script(...)`.
 - `plain_site`  the same without conditional GET, so a second crawl re-reads unchanged feeds.
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from vocwatch.localsite import LocalSite, RecordedRequest, Reply
+from vocwatch.testing.localsite import LocalSite, RecordedRequest, Reply
 
 __all__ = ["DATA_DIR", "LocalSite", "RecordedRequest", "Reply", "local_site", "plain_site", "serve_page_case"]
 

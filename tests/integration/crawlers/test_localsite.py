@@ -1,4 +1,4 @@
-"""vocwatch.localsite.LocalSite: the real HTTP server the crawl tests and the demo serve feeds from."""
+"""vocwatch.testing.LocalSite: the real HTTP server the crawl tests and the demo serve feeds from."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from vocwatch.localsite import LocalSite, Reply
+from vocwatch.testing.localsite import LocalSite, Reply
 
 pytestmark = pytest.mark.integration
 

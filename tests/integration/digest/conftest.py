@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 import storage
 from notifier.digest import WeeklyDigest
 from tests.integration.digest.dataset import SETTINGS, WEEK, build_dataset
-from vocwatch.digest import compose_digest
+from vocwatch.stages.digest import compose_digest
 
 
 @pytest.fixture

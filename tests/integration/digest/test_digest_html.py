@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from notifier.digest import IsoWeek, WeeklyDigest, render_chart
 from tests.integration.digest.dataset import HOSTILE, SETTINGS
-from vocwatch.digest import compose_digest, write_files
+from vocwatch.stages.digest import compose_digest, write_files
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from notifier.digest import IsoWeek, TouchpointRow, WeeklyDigest
 from tests.integration.digest.dataset import HOSTILE, SETTINGS, WEEK
-from vocwatch.digest import compose_digest
+from vocwatch.stages.digest import compose_digest
 
 pytestmark = pytest.mark.integration
 

@@ -18,9 +18,9 @@ from notifier.digest.slack import DIGEST_EVENT_TYPE
 from storage import digests as digest_rows
 from storage.enums import DigestStatus
 from storage.models import Digest
-from vocwatch.digest import PostOutcome, post_digest, scheduled_digest
-from vocwatch.fakeslack import FakeSlackServer
 from vocwatch.settings import DigestSettings, Settings, SlackSettings
+from vocwatch.stages.digest import PostOutcome, post_digest, scheduled_digest
+from vocwatch.testing.fakeslack import FakeSlackServer
 from vocwatch.wiring import build_app
 
 pytestmark = pytest.mark.integration

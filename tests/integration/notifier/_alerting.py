@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.enums import MentionStatus
 from storage.models import Mention, Source, Touchpoint
-from vocwatch.alerting import AlertRules, MentionFacts, alert_mention
-from vocwatch.fakeslack import FakeSlackServer
+from vocwatch.stages.alerting import AlertRules, MentionFacts, alert_mention
+from vocwatch.testing.fakeslack import FakeSlackServer
 
 _ids = itertools.count(1)
 

@@ -14,9 +14,9 @@ from notifier.dispatcher import Dispatcher
 from storage.enums import AlertStatus
 from storage.models import Alert
 from tests.integration.notifier._alerting import Clock, alert, replies, top_level
-from vocwatch.alerting import AlertRules
-from vocwatch.fakeslack import FakeSlackServer
-from vocwatch.jobs import dispatch_alerts
+from vocwatch.stages import dispatch_alerts
+from vocwatch.stages.alerting import AlertRules
+from vocwatch.testing.fakeslack import FakeSlackServer
 
 pytestmark = pytest.mark.integration
 

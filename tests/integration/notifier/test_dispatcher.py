@@ -24,7 +24,7 @@ from notifier.dispatcher import Dispatcher
 from storage import alerts as outbox
 from storage.enums import AlertKind, AlertStatus
 from storage.models import Alert
-from vocwatch.fakeslack import FakeSlackServer
+from vocwatch.testing.fakeslack import FakeSlackServer
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from vocwatch.fakeslack import FakeSlackServer
+from vocwatch.testing.fakeslack import FakeSlackServer
 
 pytestmark = pytest.mark.integration
 

@@ -17,9 +17,9 @@ from notifier.dispatcher import Dispatcher
 from storage.enums import AlertAction, AlertStatus, IncidentStatus
 from storage.models import Alert, Incident
 from tests.integration.notifier._alerting import Clock, alert, replies, top_level
-from vocwatch.alerting import AlertRules, refresh_incidents, resolve_incident
-from vocwatch.fakeslack import FakeSlackServer
-from vocwatch.jobs import dispatch_alerts
+from vocwatch.stages import dispatch_alerts
+from vocwatch.stages.alerting import AlertRules, refresh_incidents, resolve_incident
+from vocwatch.testing.fakeslack import FakeSlackServer
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from notifier.policy import ReviewThresholds
 from storage.models import Alert, Case
 from tests.integration.notifier._alerting import Clock, add_mention
-from vocwatch.alerting import AlertRules, MentionFacts, alert_mention
+from vocwatch.stages.alerting import AlertRules, MentionFacts, alert_mention
 
 pytestmark = pytest.mark.integration
 

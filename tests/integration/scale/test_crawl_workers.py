@@ -15,7 +15,7 @@ import storage
 from storage import models
 from tests.integration.scale.conftest import write_config
 from tests.support.processes import Process
-from vocwatch.localsite import LocalSite, Reply
+from vocwatch.testing.localsite import LocalSite, Reply
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 

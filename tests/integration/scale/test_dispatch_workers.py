@@ -13,7 +13,7 @@ import storage
 from storage import models
 from tests.integration.scale.conftest import write_config
 from tests.support.processes import Process
-from vocwatch.fakeslack import FakeSlackServer
+from vocwatch.testing.fakeslack import FakeSlackServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 

@@ -13,7 +13,7 @@ from sqlalchemy import text
 import storage
 from tests.integration.scale.conftest import WATCHES_ONLY_DAEMON, wait_until, write_config
 from tests.support.processes import Process
-from vocwatch.scheduler import JOBSTORE_TABLE
+from vocwatch.daemon.scheduler import JOBSTORE_TABLE
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 def _events(process: Process) -> list[dict[str, Any]]:
     found = []
     for line in process.text().splitlines():
-        for prefix in ("vocwatch.scheduler: ", "vocwatch.leader: "):
+        for prefix in ("vocwatch.daemon.scheduler: ", "vocwatch.daemon.leader: "):
             _, sep, payload = line.partition(prefix)
             if sep and payload.startswith("{"):
                 found.append(json.loads(payload))

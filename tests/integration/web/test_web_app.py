@@ -14,7 +14,7 @@ from storage.enums import AlertKind, AlertStatus, CaseStatus
 from storage.models import Alert, Case, CaseEvent, Mention, Touchpoint
 from tests.integration.web.conftest import Web, csrf_of
 from tests.integration.web.seed import HOSTILE_URL, SLACK_CHANNEL
-from vocwatch.fakeslack import FakeSlackServer
+from vocwatch.testing.fakeslack import FakeSlackServer
 from vocwatch.web.headers import CONTENT_SECURITY_POLICY
 
 

@@ -20,7 +20,7 @@ from crawlers.runspec import RunSpec
 from crawlers.spiders.api import ApiSpider
 from crawlers.spiders.base import SourceState
 from crawlers.spiders.reddit import RedditSpider
-from vocwatch.crawl import make_runspec
+from vocwatch.daemon.crawl import make_runspec
 from vocwatch.settings import SourceSettings, load_settings
 
 

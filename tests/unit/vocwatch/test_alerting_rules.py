@@ -6,9 +6,9 @@ import pytest
 
 from notifier.policy import Severity
 from notifier.routing import RouteMode
-from vocwatch.alerting import AlertRules
 from vocwatch.errors import VocwatchError
 from vocwatch.settings import load_settings
+from vocwatch.stages.alerting import AlertRules
 
 
 def test_alert_settings_fill_every_knob() -> None:

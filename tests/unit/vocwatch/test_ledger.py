@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from vocwatch.ledger import RunRecord, SourceStatus, assess_source, format_ago, format_versus
+from vocwatch.stages.ledger import RunRecord, SourceStatus, assess_source, format_ago, format_versus
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

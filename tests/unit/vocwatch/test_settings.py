@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from vocwatch.config_file import EXAMPLE_CONFIG
-from vocwatch.crawl import make_runspec
+from vocwatch.daemon.crawl import make_runspec
 from vocwatch.errors import VocwatchError
 from vocwatch.settings import SourceSettings, load_settings
 

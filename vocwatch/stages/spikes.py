@@ -1,27 +1,25 @@
-"""The two watch stages the scheduler runs besides the pipeline: the spike check and the source-health check.
+"""The spike check: negative volume per touchpoint/topic/source against its own baseline, as Slack alerts.
 
-Like the pipeline stages in `jobs.py`, each one reads, decides and enqueues its alerts in ONE transaction,
-so a crash re-runs the check instead of losing or doubling an alert; the outbox's unique dedup keys make a
-rerun of the same decision a no-op. The decisions themselves are pure (`notifier.spikes`,
-`notifier.health`); this module only feeds them rows and stores what they decide.
+Like every stage it reads, decides and enqueues its alerts in ONE transaction, so a crash re-runs the check
+instead of losing or doubling an alert; the outbox's unique dedup keys make a rerun of the same decision a
+no-op. The decision itself is pure (`notifier.spikes`); the counts come from `storage.spikes`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
 import storage
-from notifier import blocks, health, spikes
+from notifier import blocks, spikes
 from storage import spikes as spike_store
 from storage.enums import AlertKind
-from vocwatch.ledger import LedgerThresholds, source_ledger
 
-__all__ = ["HealthTotals", "SpikeTotals", "check_source_health", "check_spikes"]
+__all__ = ["SpikeTotals", "check_spikes"]
 
 logger = logging.getLogger(__name__)
 
@@ -109,59 +107,3 @@ def check_spikes(
                 spike_store.end_episode(episode, now=now)
                 ended += 1
     return SpikeTotals(checked=checked, opened=opened, ongoing=ongoing, ended=ended)
-
-
-@dataclass(frozen=True)
-class HealthTotals:
-    checked: int = 0
-    alerted: int = 0  # went dark / degraded
-    recovered: int = 0
-
-
-def check_source_health(
-    sessions: sessionmaker[Session],
-    *,
-    channel: str,
-    sources: Collection[str] | None = None,
-    now: datetime | None = None,
-    thresholds: LedgerThresholds | None = None,
-) -> HealthTotals:
-    """Compare each source's ledger status with the last one announced; enqueue an alert per transition.
-
-    `sources` limits the check to these names (the daemon passes the configured ones: a source removed
-    from the config stays in the database, and its silence is on purpose). A source without a finished
-    crawl is skipped: right after it is configured, or while its first crawl runs, "dark" is not news (the
-    scheduler's first crawl comes next); if that crawl fails, its failed run makes it news.
-    """
-    now = now or datetime.now(UTC)
-    ledger = source_ledger(sessions, now=now, thresholds=thresholds)
-    checked = alerted = recovered = 0
-    with sessions.begin() as session:
-        for source, verdict in ledger:
-            if verdict.runs_finished == 0 or (sources is not None and source.name not in sources):
-                continue
-            checked += 1
-            latest = spike_store.latest_alert_key(
-                session, kind=AlertKind.SOURCE_HEALTH, prefix=f"health:{source.id}:"
-            )
-            sequence, announced = health.announced_status(latest)
-            transition = health.next_health_transition(announced, str(verdict.status), sequence=sequence)
-            if transition is None:
-                continue
-            enqueued = storage.alerts.enqueue_alert(
-                session,
-                kind=AlertKind.SOURCE_HEALTH,
-                dedup_key=health.health_dedup_key(source.id, transition),
-                channel=channel,
-                text=health.build_health_fallback(source.name, transition, verdict.reason),
-                blocks=health.build_health_blocks(source.name, source.kind, transition, verdict.reason),
-                now=now,
-            )
-            if enqueued is None:
-                continue
-            logger.info("source %s: %s (%s)", source.name, transition.status, verdict.reason)
-            if transition.recovered:
-                recovered += 1
-            else:
-                alerted += 1
-    return HealthTotals(checked=checked, alerted=alerted, recovered=recovered)

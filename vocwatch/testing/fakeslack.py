@@ -19,7 +19,7 @@ chat.postMessage also takes a name (`#alerts` or `alerts`), creating unknown cha
 `auto_create_channels` is on. Every request is recorded before it is answered, so a test that got its
 response can rely on the record being there.
 
-Run `python -m vocwatch.fakeslack` to get a standalone server that prints what it receives.
+Run `python -m vocwatch.testing.fakeslack` to get a standalone server that prints what it receives.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 from urllib.parse import parse_qsl, urlsplit
 
-from vocwatch.background_server import BackgroundServer
+from vocwatch.testing.background_server import BackgroundServer
 
 __all__ = [
     "FakeChannel",

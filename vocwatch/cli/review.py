@@ -115,7 +115,7 @@ def review_settings(settings: Settings, *, demo: bool) -> Settings:
     """The operator's settings, or with `demo` the ones pointing at the database `vocwatch demo` wrote."""
     if not demo:
         return settings
-    from vocwatch.demo import demo_database
+    from vocwatch.demo.pipeline import demo_database
 
     database = demo_database(settings)
     if not database.exists():

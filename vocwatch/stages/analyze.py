@@ -1,8 +1,9 @@
-"""The pipeline stages as plain functions; the CLI and the scheduler call these and nothing else.
+"""The analysis stage: new mentions in, analyses + touchpoint + alerts + review cases out.
 
-Each stage reads its input rows, writes its output rows and changes their state in ONE transaction, so
-a crash at any point loses nothing and a rerun picks up where it stopped (DESIGN.md, "Flow").
-This is also where model results become rows: storage never sees torch, sentiment never sees SQL.
+It reads a batch of `new` mentions, runs the model with no transaction open, then commits the results
+with the mentions' status change in ONE transaction, so a crash loses nothing and a rerun picks up where
+it stopped (DESIGN.md, "Flow"). This is also where model results become rows: storage never sees torch,
+sentiment never sees SQL.
 """
 
 from __future__ import annotations
@@ -19,47 +20,20 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import sentiment
 import storage
-from notifier.dispatcher import Dispatcher
 from storage import models
 from storage.enums import MentionStatus, SentimentLabel
-from vocwatch.alerting import AlertRules, MentionFacts, alert_mention, refresh_incidents
-from vocwatch.settings import Settings
-from vocwatch.topics import effective_topics
+from vocwatch.stages.alerting import AlertRules, MentionFacts, alert_mention
 
 __all__ = [
-    "AlertRules",
-    "DispatchTotals",
     "LeasedBatch",
     "analysis_text",
     "analyze_leased",
     "analyze_pending",
-    "dispatch_alerts",
-    "refresh_incident_states",
-    "sync_catalog",
     "to_analysis_row",
+    "touchpoint_for",
 ]
 
 logger = logging.getLogger(__name__)
-
-
-def sync_catalog(sessions: sessionmaker[Session], settings: Settings) -> None:
-    """Make the touchpoints, topics and sources tables match the config (rows are never deleted)."""
-    with sessions.begin() as session:
-        storage.catalog.sync_touchpoints(
-            session, [(name, tp.stage, tp.description) for name, tp in settings.touchpoints.items()]
-        )
-        storage.catalog.sync_topics(
-            session,
-            [(name, t.description, t.touchpoint) for name, t in effective_topics(settings).items()],
-        )
-        for name, source in settings.sources.items():
-            storage.sources.upsert_source(
-                session,
-                name=name,
-                kind=source.kind,
-                config=source.model_dump(mode="json", exclude={"kind", "touchpoint"}),
-                default_touchpoint=source.touchpoint,
-            )
 
 
 def analysis_text(mention: models.Mention) -> str:
@@ -250,7 +224,7 @@ def _store_topics(
 def _alert_if_negative(
     session: Session, mention: models.Mention, result: sentiment.Analysis, rules: AlertRules, *, now: datetime
 ) -> None:
-    """Severity, routing, incident grouping and budget for one analysed mention (vocwatch.alerting)."""
+    """Severity, routing, incident grouping and budget for one analysed mention (vocwatch.stages.alerting)."""
     facts = MentionFacts(
         label=result.label.value,
         p_negative=result.p_negative,
@@ -261,34 +235,3 @@ def _alert_if_negative(
         reliable=result.reliable,
     )
     alert_mention(session, mention, facts, rules, quote=analysis_text(mention), now=now)
-
-
-def refresh_incident_states(
-    sessions: sessionmaker[Session], rules: AlertRules, *, now: datetime | None = None
-) -> int:
-    """Periodic job: incidents without new mentions turn quiet, then resolved; their parent is updated."""
-    with sessions.begin() as session:
-        return refresh_incidents(session, rules, now=now or datetime.now(UTC))
-
-
-@dataclass(frozen=True)
-class DispatchTotals:
-    sent: int = 0
-    retrying: int = 0
-    failed: int = 0
-
-
-def dispatch_alerts(dispatcher: Dispatcher, *, batch_size: int = 50) -> DispatchTotals:
-    """Reconcile alerts a crash left in `sending`, then post due alerts batch by batch until none is due.
-
-    It stops early when a batch makes no progress (everything rate limited or failing), so a Slack
-    outage never spins the loop: those alerts stay in the outbox with their next attempt time.
-    """
-    dispatcher.reconcile_sending()
-    sent = retrying = failed = 0
-    while True:
-        result = dispatcher.dispatch_due(limit=batch_size)
-        sent, failed = sent + result.sent, failed + result.failed
-        retrying += result.retried + result.rate_limited
-        if result.claimed < batch_size or result.sent == 0:
-            return DispatchTotals(sent=sent, retrying=retrying, failed=failed)

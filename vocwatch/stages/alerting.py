@@ -1,6 +1,6 @@
 """The mention alert path: severity, routing, incident grouping and the channel budget, wired together.
 
-`alert_mention` runs inside the analysis stage's transaction (called by `jobs._alert_if_negative`), so
+`alert_mention` runs inside the analysis stage's transaction (called by `analyze._alert_if_negative`), so
 the analysis, the review case, the incident's counters and the outbox rows commit together or not at
 all. Per channel the mention gets to, it:
 
@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 import storage
 from notifier import blocks
@@ -44,7 +44,14 @@ from storage.enums import AlertAction, AlertKind, AlertStatus, IncidentStatus
 from storage.mentions import analysis_text
 from vocwatch.settings import Settings
 
-__all__ = ["AlertRules", "MentionFacts", "alert_mention", "refresh_incidents", "resolve_incident"]
+__all__ = [
+    "AlertRules",
+    "MentionFacts",
+    "alert_mention",
+    "refresh_incident_states",
+    "refresh_incidents",
+    "resolve_incident",
+]
 
 
 @dataclass(frozen=True)
@@ -351,6 +358,14 @@ def refresh_incidents(session: Session, rules: AlertRules, *, now: datetime) -> 
         _refresh_parent(session, row, stats, rules, now=now)
         changed += 1
     return changed
+
+
+def refresh_incident_states(
+    sessions: sessionmaker[Session], rules: AlertRules, *, now: datetime | None = None
+) -> int:
+    """Periodic job: incidents without new mentions turn quiet, then resolved; their parent is updated."""
+    with sessions.begin() as session:
+        return refresh_incidents(session, rules, now=now or datetime.now(UTC))
 
 
 def resolve_incident(session: Session, incident_id: int, rules: AlertRules, *, now: datetime) -> bool:

@@ -10,8 +10,8 @@ Besides the bundled sample feeds (fixed dates, so they never spike), the local s
 - a **blocked source** whose server answers every request with 403, so its crawl run fails, the ledger
   marks it degraded and the health check alerts ops.
 
-Then the real scheduler (`vocwatch.scheduler.run_daemon`) runs with demo intervals of a few seconds until
-the fake Slack (or Slack) has received an incident, a spike alert and a source-health alert and every
+Then the real scheduler (`vocwatch.daemon.scheduler.run_daemon`) runs with demo intervals of a few seconds
+until the fake Slack (or Slack) has received an incident, a spike alert and a source-health alert and every
 source has been crawled and its alerts sent, or the time is up. What was sent is read back from the
 outbox, with the latency from mention stored to Slack post.
 """
@@ -35,10 +35,16 @@ from sqlalchemy.orm import Session, sessionmaker
 import storage
 from storage import models
 from storage.enums import AlertAction, AlertKind, AlertStatus, CrawlRunStatus, MentionStatus
-from vocwatch import jobs
-from vocwatch.demo import DEMO_FEEDS, demo_database, demo_settings, fake_slack_unless, remove_database
-from vocwatch.localsite import LocalSite, Reply
+from vocwatch import stages
+from vocwatch.demo.pipeline import (
+    DEMO_FEEDS,
+    demo_database,
+    demo_settings,
+    fake_slack_unless,
+    remove_database,
+)
 from vocwatch.settings import Settings
+from vocwatch.testing.localsite import LocalSite, Reply
 
 __all__ = ["DaemonDemoReport", "Received", "live_feed", "received", "run_demo_daemon", "settled"]
 
@@ -197,7 +203,7 @@ class DaemonDemoReport:
 def run_demo_daemon(settings: Settings, *, console: Console, seconds: float = 120.0) -> DaemonDemoReport:
     """Serve the demo feeds plus the live and blocked ones, run the real scheduler until Slack has an
     incident, a spike alert and a source-health alert (or `seconds` pass), then stop it and report."""
-    from vocwatch.scheduler import run_daemon
+    from vocwatch.daemon.scheduler import run_daemon
     from vocwatch.wiring import build_app
 
     started = time.monotonic()
@@ -220,7 +226,7 @@ def run_demo_daemon(settings: Settings, *, console: Console, seconds: float = 12
         demo = demo.model_copy(update={"schedule": schedule})
         app = build_app(demo, slack_base_url=fake.base_url if fake is not None else None)
         storage.upgrade(app.engine)
-        jobs.sync_catalog(app.sessions, demo)
+        stages.sync_catalog(app.sessions, demo)
         with console.status("loading the model (the first run converts it, about 15 s) ..."):
             _ = app.analyzer
 

@@ -19,12 +19,12 @@ from rich.console import Console
 from rich.table import Table
 
 import storage
-from vocwatch import jobs
-from vocwatch.crawl import make_runspec, run_crawl
+from vocwatch import stages
+from vocwatch.daemon.crawl import make_runspec, run_crawl
 from vocwatch.errors import VocwatchError
-from vocwatch.fakeslack import FakeSlackServer
-from vocwatch.localsite import LocalSite
 from vocwatch.settings import Settings, SlackSettings, SourceSettings
+from vocwatch.testing.fakeslack import FakeSlackServer
+from vocwatch.testing.localsite import LocalSite
 
 __all__ = [
     "DEMO_FEEDS",
@@ -36,7 +36,7 @@ __all__ = [
     "run_demo",
 ]
 
-DEMO_FEEDS = resources.files("vocwatch") / "demo_data" / "feeds"
+DEMO_FEEDS = resources.files("vocwatch.demo") / "data" / "feeds"
 DEMO_SLACK_TOKEN = "xoxb-vocwatch-demo"  # noqa: S105 - the fake server accepts any token
 
 # (source name, feed file, touchpoint the source's mentions belong to by default)
@@ -68,7 +68,7 @@ def run_demo(settings: Settings, *, console: Console) -> DemoReport:
 
         app = build_app(demo, slack_base_url=fake.base_url if fake is not None else None)
         storage.upgrade(app.engine)
-        jobs.sync_catalog(app.sessions, demo)
+        stages.sync_catalog(app.sessions, demo)
 
         for name, source in demo.sources.items():
             with console.status(f"crawling {name} from {source.urls[0]} ..."):
@@ -81,16 +81,16 @@ def run_demo(settings: Settings, *, console: Console) -> DemoReport:
 
         with console.status("loading the model (the first run converts it, about 15 s) ..."):
             analyzer = app.analyzer
-        rules = jobs.AlertRules.from_settings(demo)
+        rules = stages.AlertRules.from_settings(demo)
         analyzed = 0
         with console.status("analyzing ..."):
-            while count := jobs.analyze_pending(
+            while count := stages.analyze_pending(
                 app.sessions, analyzer, rules, batch_size=demo.model.batch_size
             ):
                 analyzed += count
         console.print(f"[green]✓[/green] analyzed {analyzed} mentions")
 
-        result = jobs.dispatch_alerts(app.dispatcher)
+        result = stages.dispatch_alerts(app.dispatcher)
         where = "Slack" if fake is None else f"the local fake Slack at {fake.base_url}"
         console.print(f"[green]✓[/green] posted {result.sent} alert(s) to {where}")
         messages = fake.posted_texts() if fake is not None else []

@@ -26,7 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from vocwatch.background_server import BackgroundServer
+from vocwatch.testing.background_server import BackgroundServer
 
 __all__ = ["LocalSite", "RecordedRequest", "Reply"]
 

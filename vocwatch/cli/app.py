@@ -18,9 +18,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 import storage
-from vocwatch import jobs
+from vocwatch import stages
 from vocwatch.config_file import write_example_config
-from vocwatch.crawl import make_runspec, run_crawl, run_crawl_worker
+from vocwatch.daemon.crawl import make_runspec, run_crawl, run_crawl_worker
 from vocwatch.errors import VocwatchError
 from vocwatch.settings import Settings, default_config_path, load_settings
 from vocwatch.wiring import App, build_app
@@ -53,7 +53,7 @@ class _State:
         settings = self.settings()
         built = build_app(settings)
         storage.upgrade(built.engine)
-        jobs.sync_catalog(built.sessions, settings)
+        stages.sync_catalog(built.sessions, settings)
         return built
 
 
@@ -135,12 +135,12 @@ def crawl(
 def analyze() -> None:
     """Analyze every new mention: sentiment, touchpoint, and an outbox alert for strong negatives."""
     built = _state.app()
-    rules = jobs.AlertRules.from_settings(built.settings)
+    rules = stages.AlertRules.from_settings(built.settings)
     total = 0
     with console.status("loading the model ..."):
         analyzer = built.analyzer
     with console.status("analyzing ...") as status:
-        while count := jobs.analyze_pending(
+        while count := stages.analyze_pending(
             built.sessions, analyzer, rules, batch_size=built.settings.model.batch_size
         ):
             total += count
@@ -152,7 +152,7 @@ def analyze() -> None:
 def alerts_dispatch() -> None:
     """Post due alerts from the outbox to Slack (idempotent: an alert is posted once)."""
     built = _state.app()
-    totals = jobs.dispatch_alerts(built.dispatcher)
+    totals = stages.dispatch_alerts(built.dispatcher)
     console.print(f"sent {totals.sent}, retrying {totals.retrying}, failed {totals.failed}")
 
 
@@ -192,7 +192,7 @@ def train(
     """
     import sentiment
     from sentiment.training import train_sentiment_head, tuned_dir_of
-    from vocwatch.review import corrections_for_training
+    from vocwatch.cli.review import corrections_for_training
 
     settings = _state.settings()
     model_dir = settings.model.dir or sentiment.prepare_default_model(settings.models_dir)
@@ -242,7 +242,7 @@ def import_survey(
 
     Bad rows are reported with their line and skipped; importing the same file again adds nothing.
     """
-    from vocwatch.surveys import import_survey as run_import
+    from vocwatch.stages.surveys import import_survey as run_import
 
     if format not in (None, "csv", "json"):
         raise VocwatchError(f"unknown format {format!r}", fix="use --format csv or --format json")
@@ -282,7 +282,7 @@ def sources() -> None:
 
     from rich.table import Table
 
-    from vocwatch.ledger import SourceStatus, format_ago, format_versus, source_ledger
+    from vocwatch.stages.ledger import SourceStatus, format_ago, format_versus, source_ledger
 
     built = _state.app()
     now = datetime.now(UTC)
@@ -327,10 +327,10 @@ def run() -> None:
     """
     import logging
 
-    from vocwatch.scheduler import run_daemon
+    from vocwatch.daemon.scheduler import run_daemon
 
     built = _state.app()
-    for name in ("vocwatch.scheduler", "vocwatch.leader"):
+    for name in ("vocwatch.daemon.scheduler", "vocwatch.daemon.leader"):
         logging.getLogger(name).setLevel(logging.DEBUG if _state.debug else logging.INFO)
     console.print("vocwatch daemon running; stop it with Ctrl-C or SIGTERM")
     raise typer.Exit(run_daemon(built))
@@ -352,11 +352,11 @@ def demo(
 ) -> None:
     """Offline, end to end: serve sample feeds locally, crawl, analyze, alert a local fake Slack."""
     if daemon:
-        from vocwatch.demo_live import run_demo_daemon
+        from vocwatch.demo.daemon import run_demo_daemon
 
         report = run_demo_daemon(_state.settings(), console=console, seconds=seconds)
         raise typer.Exit(0 if report.complete else 1)
-    from vocwatch.demo import run_demo
+    from vocwatch.demo.pipeline import run_demo
 
     run_demo(_state.settings(), console=console)
 
@@ -374,7 +374,7 @@ def worker_analyze(exit_when_idle: Annotated[bool, _EXIT_WHEN_IDLE] = False) -> 
     """Analyze new mentions in leased batches (FOR UPDATE SKIP LOCKED) until SIGTERM or Ctrl-C."""
     import threading
 
-    from vocwatch.worker import run_analysis_worker, stop_on_signals
+    from vocwatch.daemon.worker import run_analysis_worker, stop_on_signals
 
     built = _state.app()
     stop = threading.Event()
@@ -390,7 +390,7 @@ def worker_dispatch(exit_when_idle: Annotated[bool, _EXIT_WHEN_IDLE] = False) ->
     """Deliver due Slack alerts until SIGTERM or Ctrl-C; several dispatchers never post an alert twice."""
     import threading
 
-    from vocwatch.worker import run_dispatch_worker, stop_on_signals
+    from vocwatch.daemon.worker import run_dispatch_worker, stop_on_signals
 
     built = _state.app()
     stop = threading.Event()
@@ -423,7 +423,7 @@ def eval_(
 ) -> None:
     """Measure the configured model: accuracy, macro-F1, macro recall, per-class recall, confusion, ECE."""
     import sentiment
-    from vocwatch import cli_eval
+    from vocwatch.cli import evaluate
     from vocwatch.wiring import build_app
 
     if (file is not None) + report + from_corrections != 1:
@@ -439,8 +439,8 @@ def eval_(
     if from_corrections:
         built = _state.app()
         with console.status("analyzing corrected cases ..."):
-            result = cli_eval.eval_corrections(built.sessions, built.analyzer)
-        cli_eval.print_corrections(console, result, as_json=as_json)
+            result = evaluate.eval_corrections(built.sessions, built.analyzer)
+        evaluate.print_corrections(console, result, as_json=as_json)
         return
     settings = _state.settings()
     analyzer = build_app(settings).analyzer
@@ -449,7 +449,7 @@ def eval_(
             f"evaluating every dev split in {data_dir}, fitting baselines on the train splits (minutes) ..."
         )
         with console.status(status):
-            results = cli_eval.write_report(
+            results = evaluate.write_report(
                 analyzer,
                 data_dir,
                 out,
@@ -459,10 +459,10 @@ def eval_(
             )
         console.print(f"wrote {out}")
         if require_beat_baselines:
-            cli_eval.require_beats_baselines(results, out)
+            evaluate.require_beats_baselines(results, out)
         return
-    scores, skipped = cli_eval.eval_file(analyzer, file)
-    cli_eval.print_scores(console, scores, title=str(file), as_json=as_json)
+    scores, skipped = evaluate.eval_file(analyzer, file)
+    evaluate.print_scores(console, scores, title=str(file), as_json=as_json)
     if skipped and not as_json:
         console.print(f"({skipped} `conflict` aspect label(s) left out)")
 
@@ -478,12 +478,21 @@ def digest_cmd(
     out: Annotated[
         Path | None, typer.Option("--out", help="Directory for the HTML and CSV; default <data_dir>/digests.")
     ] = None,
+    demo: Annotated[
+        bool,
+        typer.Option("--demo", help="Digest of the database `vocwatch demo` wrote, to a local fake Slack."),
+    ] = False,
 ) -> None:
     """The weekly digest per touchpoint: post it to Slack (once per week and channel) and write HTML + CSV."""
-    from vocwatch.digest import digest_command
-
     if to not in ("slack", "html", "both"):
         raise VocwatchError(f"--to {to!r} is not one of slack, html, both", fix="use --to slack|html|both")
+    if demo:
+        from vocwatch.demo.digest import demo_digest
+
+        demo_digest(_state.settings(), week=week, to=to, out_dir=out, console=console)  # type: ignore[arg-type]
+        return
+    from vocwatch.stages.digest import digest_command
+
     digest_command(_state.settings(), week=week, to=to, out_dir=out, console=console)  # type: ignore[arg-type]
 
 
@@ -495,7 +504,7 @@ _DemoOption = Annotated[
 
 
 def _review_app(demo: bool) -> App:
-    from vocwatch.review import review_settings
+    from vocwatch.cli.review import review_settings
 
     if not demo:
         return _state.app()
@@ -516,7 +525,7 @@ def users_add(
     demo: _DemoOption = False,
 ) -> None:
     """Add a review-UI account (the password is prompted for and stored as an argon2id hash)."""
-    from vocwatch.review import add_user
+    from vocwatch.cli.review import add_user
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -533,7 +542,7 @@ def serve(
     demo: _DemoOption = False,
 ) -> None:
     """The CX review UI: queue, cases, corrections, dashboard. Stop it with Ctrl-C."""
-    from vocwatch.review import serve as serve_ui
+    from vocwatch.cli.review import serve as serve_ui
 
     serve_ui(
         _review_app(demo),
@@ -553,7 +562,7 @@ def export(
     demo: _DemoOption = False,
 ) -> None:
     """Export CX-corrected labels as JSONL ({"text", "label", "topics", "touchpoint", ...}) for retraining."""
-    from vocwatch.review import export_corrections
+    from vocwatch.cli.review import export_corrections
 
     built = _review_app(demo)
     if out is None:

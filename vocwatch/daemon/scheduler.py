@@ -9,9 +9,10 @@ every 6 hours is not re-crawled just because the daemon restarted. What keeps a 
   daemon was down (a source crawled every 6 hours is crawled on restart, not up to 6 hours later);
 - `max_instances=1`: a slow run (a big analysis backlog) is never overlapped by the next one.
 
-Jobs are stored as textual references to the module-level functions below (`vocwatch.scheduler:analyze_job`)
-plus plain arguments (a source name), never as pickled objects or settings: a stored job holds no
-database password or token, and it keeps working after the code or config changes. The functions take
+Jobs are stored as textual references to the module-level functions below
+(`vocwatch.daemon.scheduler:analyze_job`) plus plain arguments (a source name), never as pickled objects
+or settings: a stored job holds no database password or token, and it keeps working after the code or
+config changes. The functions take
 what they need from the daemon's runtime, which `run_daemon` builds from Settings before the first job.
 
 Each job run writes ONE structured log line (JSON after the logger prefix): job, outcome, duration_s and
@@ -41,10 +42,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 import storage
 from notifier.spikes import SpikeRule
-from vocwatch import checks, jobs
-from vocwatch.crawl import make_runspec, run_crawl, run_crawl_worker, terminate_running_crawls
+from vocwatch import stages
+from vocwatch.daemon.crawl import make_runspec, run_crawl, run_crawl_worker, terminate_running_crawls
+from vocwatch.daemon.leader import SchedulerLock
 from vocwatch.errors import VocwatchError
-from vocwatch.leader import SchedulerLock
 from vocwatch.settings import Settings
 from vocwatch.wiring import App
 
@@ -104,7 +105,7 @@ def spike_rules(settings: Settings) -> tuple[SpikeRule, ...]:
     )
 
 
-# -- the jobs (module-level: the job store keeps `vocwatch.scheduler:<name>` references) ---------------
+# -- the jobs (module-level: the job store keeps `vocwatch.daemon.scheduler:<name>` references) -----
 
 
 def crawl_job(source: str) -> None:
@@ -136,11 +137,11 @@ def analyze_job() -> None:
 
     def run(app: App) -> dict[str, int]:
         settings = app.settings
-        rules = jobs.AlertRules.from_settings(settings)
+        rules = stages.AlertRules.from_settings(settings)
         analyzed = batches = 0
         stopping = _current().stopping
         while not stopping.is_set():
-            count = jobs.analyze_pending(
+            count = stages.analyze_pending(
                 app.sessions, app.analyzer, rules, batch_size=settings.model.batch_size
             )
             if count == 0:
@@ -153,15 +154,15 @@ def analyze_job() -> None:
 
 def dispatch_job() -> None:
     """Post due alerts (reconciling any a crash left in `sending` first)."""
-    _logged("dispatch", lambda app: asdict(jobs.dispatch_alerts(app.dispatcher)))
+    _logged("dispatch", lambda app: asdict(stages.dispatch_alerts(app.dispatcher)))
 
 
 def incidents_job() -> None:
     """Incidents without new mentions turn quiet, then resolved; their Slack parent is updated."""
 
     def run(app: App) -> dict[str, int]:
-        rules = jobs.AlertRules.from_settings(app.settings)
-        return {"changed": jobs.refresh_incident_states(app.sessions, rules)}
+        rules = stages.AlertRules.from_settings(app.settings)
+        return {"changed": stages.refresh_incident_states(app.sessions, rules)}
 
     _logged("incidents", run)
 
@@ -172,7 +173,7 @@ def spike_job() -> None:
     def run(app: App) -> dict[str, int]:
         settings = app.settings
         channel = settings.spikes.channel or settings.slack.default_channel
-        return asdict(checks.check_spikes(app.sessions, rules=spike_rules(settings), channel=channel))
+        return asdict(stages.check_spikes(app.sessions, rules=spike_rules(settings), channel=channel))
 
     _logged("spikes", run)
 
@@ -184,14 +185,14 @@ def health_job() -> None:
         settings = app.settings
         channel = settings.slack.ops_channel or settings.slack.default_channel
         configured = {name for name, source in settings.sources.items() if source.enabled}
-        return asdict(checks.check_source_health(app.sessions, channel=channel, sources=configured))
+        return asdict(stages.check_source_health(app.sessions, channel=channel, sources=configured))
 
     _logged("health", run)
 
 
 def digest_job() -> None:
     """Post the digest of the week that just ended, once per week and channel, and write its reports."""
-    from vocwatch.digest import scheduled_digest  # matplotlib and jinja2 load only when a digest runs
+    from vocwatch.stages.digest import scheduled_digest  # matplotlib and jinja2 load only when a digest runs
 
     _logged("digest", lambda app: scheduled_digest(app, now=datetime.now(UTC)))
 
@@ -323,7 +324,7 @@ def run_daemon(app: App, *, install_signal_handlers: bool = True, stop: threadin
     """Run until SIGTERM/SIGINT (or `stop` is set); returns the exit status (0 on a clean stop).
 
     `app` must be migrated and its catalog synced (the CLI does both). Only one daemon schedules per
-    database: on PostgreSQL a second one stands by until the first stops (vocwatch.leader); returns 1
+    database: on PostgreSQL a second one stands by until the first stops (vocwatch.daemon.leader); returns 1
     when the leader lost its lock's connection and stopped itself.
     """
     global _runtime

@@ -4,7 +4,7 @@ Each is a loop over one pipeline stage that any number of processes, on any numb
 against the same PostgreSQL database:
 
 - analysis workers claim batches of `new` mentions with FOR UPDATE SKIP LOCKED and a lease
-  (`jobs.analyze_leased`): N workers never analyze a mention twice, and the batch of a killed worker is
+  (`stages.analyze_leased`): N workers never analyze a mention twice, and the batch of a killed worker is
   claimed again once its lease has run out;
 - dispatchers claim due alerts with FOR UPDATE SKIP LOCKED and commit them as `sending` before Slack is
   called (`notifier.dispatcher`), so two dispatchers never post the same alert.
@@ -35,7 +35,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 
 import storage
-from vocwatch import jobs
+from vocwatch import stages
 from vocwatch.wiring import App
 
 __all__ = ["WorkerTotals", "make_worker_id", "run_analysis_worker", "run_dispatch_worker", "stop_on_signals"]
@@ -84,7 +84,7 @@ def run_analysis_worker(
     """Analyze leased batches until `stop` is set (or, with `exit_when_idle`, until no mention is `new`:
     mentions another worker holds keep this one waiting, in case their lease runs out)."""
     settings = app.settings
-    rules = jobs.AlertRules.from_settings(settings)
+    rules = stages.AlertRules.from_settings(settings)
     analyzer = app.analyzer
     worker = worker_id or make_worker_id()
     lease = timedelta(seconds=settings.worker.lease_s)
@@ -99,7 +99,7 @@ def run_analysis_worker(
             if released:
                 logger.warning("gave back %d mention(s) of the batch that could not be stored", released)
         try:
-            batch = jobs.analyze_leased(
+            batch = stages.analyze_leased(
                 app.sessions,
                 analyzer,
                 rules,
@@ -128,7 +128,7 @@ def run_dispatch_worker(app: App, *, stop: threading.Event, exit_when_idle: bool
     """Deliver due alerts until `stop` is set (or, with `exit_when_idle`, until none is due)."""
 
     def one_batch() -> int:
-        totals = jobs.dispatch_alerts(app.dispatcher)
+        totals = stages.dispatch_alerts(app.dispatcher)
         return totals.sent if totals.sent or totals.retrying or totals.failed else -1
 
     return _loop(

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import SecretStr
 from rich.console import Console
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -34,9 +33,8 @@ from notifier.dispatcher import PERMANENT_CHANNEL_ERRORS
 from storage.enums import DigestStatus, JourneyStage
 from storage.models import Digest
 from vocwatch.errors import VocwatchError
-from vocwatch.fakeslack import FakeSlackServer
-from vocwatch.ledger import RunRecord, assess_source
 from vocwatch.settings import DigestSettings, Settings
+from vocwatch.stages.ledger import RunRecord, assess_source
 from vocwatch.wiring import App
 
 __all__ = [
@@ -343,15 +341,20 @@ def scheduled_digest(app: App, *, now: datetime) -> dict[str, int]:
 
 
 def digest_command(
-    settings: Settings, *, week: str | None, to: Target, out_dir: Path | None, console: Console
+    settings: Settings,
+    *,
+    week: str | None,
+    to: Target,
+    out_dir: Path | None,
+    console: Console,
+    slack_base_url: str | None = None,
+    slack_name: str = "Slack",
 ) -> DigestRun:
-    """`vocwatch digest`: the operator's database, or the demo's right after `vocwatch demo`.
+    """`vocwatch digest`: the week's digest from the operator's database, reported on `console`.
 
-    Until the operator has a database of their own (no `database_url` and no `vocwatch.db` in the data
-    dir yet), the digest is made from the demo database and, without a Slack token, posted to a local
-    fake Slack, the way `vocwatch demo` posts its alerts; its reports go next to the demo database.
+    `slack_base_url` points the Slack client elsewhere (the demo's local fake Slack, named `slack_name`
+    in what is printed); `vocwatch digest --demo` does that in `vocwatch.demo.digest`.
     """
-    from vocwatch.demo import demo_database, fake_slack_unless
     from vocwatch.wiring import build_app
 
     try:
@@ -362,37 +365,21 @@ def digest_command(
         )
     except ValueError as err:
         raise VocwatchError(str(err), fix="pass --week like 2026-W47") from None
-    demo_db = demo_database(settings)
-    use_demo = (
-        settings.database_url is None
-        and not (settings.data_dir / "vocwatch.db").exists()
-        and demo_db.exists()
-    )
-    if use_demo:
-        console.print(f"no database of your own yet: digest of the demo database {demo_db}")
-        settings = settings.model_copy(update={"database_url": f"sqlite:///{demo_db}"})
-        out_dir = out_dir or demo_db.parent / "digests"
-    wants_slack = to in ("slack", "both")
-    if wants_slack and settings.slack.token is None and not use_demo:
+    if to in ("slack", "both") and settings.slack.token is None:
         raise VocwatchError(
             "slack.token is not set", fix="set VOCWATCH_SLACK__TOKEN or [slack] token, or use --to html"
         )
-    with fake_slack_unless(settings.slack.token is not None or not wants_slack) as fake:
-        if fake is not None:
-            settings = settings.model_copy(
-                update={"slack": settings.slack.model_copy(update={"token": SecretStr("xoxb-vocwatch-demo")})}
-            )
-        app = build_app(settings, slack_base_url=fake.base_url if fake is not None else None)
-        try:
-            storage.upgrade(app.engine)
-            result = run_digest(app, chosen, to=to, out_dir=out_dir)
-        finally:
-            app.engine.dispose()
-        _report(result, console, fake)
+    app = build_app(settings, slack_base_url=slack_base_url)
+    try:
+        storage.upgrade(app.engine)
+        result = run_digest(app, chosen, to=to, out_dir=out_dir)
+    finally:
+        app.engine.dispose()
+    _report(result, console, slack_name)
     return result
 
 
-def _report(result: DigestRun, console: Console, fake: FakeSlackServer | None) -> None:
+def _report(result: DigestRun, console: Console, slack_name: str) -> None:
     console.print(f"digest {result.digest.week}: {render_format.overall(result.digest)}", highlight=False)
     if result.files is not None:
         console.print(f"wrote {result.files.html}")
@@ -400,9 +387,8 @@ def _report(result: DigestRun, console: Console, fake: FakeSlackServer | None) -
     post = result.post
     if post is None:
         return
-    where = "Slack" if fake is None else f"the local fake Slack at {fake.base_url}"
     if post.status == "posted":
-        console.print(f"posted to {post.channel} on {where} (ts {post.ts}, chart {post.chart_file_id})")
+        console.print(f"posted to {post.channel} on {slack_name} (ts {post.ts}, chart {post.chart_file_id})")
     elif post.status == "already_sent":
         console.print(f"already posted to {post.channel} (ts {post.ts}); nothing sent again")
     elif post.status == "in_progress":
@@ -411,12 +397,3 @@ def _report(result: DigestRun, console: Console, fake: FakeSlackServer | None) -
         raise VocwatchError(
             f"posting the digest to {post.channel} failed: {post.error}", fix="rerun the command"
         )
-    if fake is not None:
-        for text in fake.posted_texts():
-            console.print(f"  {post.channel}  {text}", markup=False, highlight=False)
-        for shared in fake.files:
-            console.print(
-                f"  {post.channel}  [file] {shared.filename} ({len(shared.content or b'')} bytes)",
-                markup=False,
-                highlight=False,
-            )
