@@ -275,21 +275,44 @@ def fit_sentiment_head(
     anchor: ClassifierHead | None = None,
 ) -> ClassifierHead:
     """Fit the 3-class head on every set's train rows (features from `embed_sets`), near `anchor` if given."""
-    inputs = train_inputs(sets, features, layers=options.layers, cached_layers=cached_layers)
-    targets = [str(row.label) for s in sets for row in s.train]
-    weights = sample_weights(sets, set_weights={CORRECTIONS_SET: correction_weight})
+    return _fit_head(
+        sets,
+        features,
+        options,
+        cached_layers=cached_layers,
+        spec=FeatureSpec(layers=options.layers, branch=options.branch),
+        sample_weight=sample_weights(sets, set_weights={CORRECTIONS_SET: correction_weight}),
+        anchor=anchor,
+        name=SENTIMENT_HEAD,
+        encoder_version=encoder_version,
+    )
+
+
+def _fit_head(
+    sets: Sequence[LabelledSet],
+    features: Mapping[tuple[str, str], NDArray[np.float32]],
+    options: HeadOptions | AspectHeadOptions,
+    *,
+    cached_layers: Sequence[int],
+    spec: FeatureSpec,
+    sample_weight: NDArray[np.float32] | None,
+    name: str,
+    encoder_version: str,
+    anchor: ClassifierHead | None = None,
+) -> ClassifierHead:
+    """What both heads share: inputs from the cached features, labels from the rows, `options` to fit."""
     return ClassifierHead.fit(
-        inputs,
-        targets,
+        train_inputs(sets, features, layers=options.layers, cached_layers=cached_layers),
+        [str(row.label) for s in sets for row in s.train],
         labels=LABELS,
-        features=FeatureSpec(layers=options.layers, branch=options.branch),
-        sample_weight=weights,
+        features=spec,
+        sample_weight=sample_weight,
         anchor=anchor,
         hidden_dim=options.hidden_dim,
         l2=options.l2,
         epochs=options.epochs,
         seed=options.seed,
-        name="sentiment",
+        name=name,
         encoder_version=encoder_version,
     )
 
@@ -382,6 +405,34 @@ def layers_to_cache(encoder: Encoder, wanted: Sequence[int]) -> tuple[int, ...]:
     return tuple(sorted({x for x in CACHED_LAYERS if x <= encoder.num_layers} | set(wanted)))
 
 
+def head_features(
+    encoder: Encoder,
+    sets: Sequence[LabelledSet],
+    wanted: Sequence[int],
+    *,
+    tuned: bool,
+    cache_dir: Path | None,
+    batch_size: int,
+    progress: ProgressCallback | None,
+) -> tuple[tuple[int, ...], dict[tuple[str, str], NDArray[np.float32]]]:
+    """The pooled layers a head reads, and their features per set and split (`embed_sets`).
+
+    A head on the tuned branch reads exactly its own layers; one on the frozen encoder also caches the
+    usual layers (`layers_to_cache`), so trying another layer choice later reuses the cache.
+    """
+    layers = tuple(wanted) if tuned else layers_to_cache(encoder, wanted)
+    features = embed_sets(
+        encoder,
+        sets,
+        cache_dir=cache_dir,
+        layers=layers,
+        batch_size=batch_size,
+        progress=progress,
+        tuned=tuned,
+    )
+    return layers, features
+
+
 def selection_sets(data_dir: Path, head: str = SENTIMENT_HEAD) -> list[LabelledSet]:
     """A head's sets with only their selection slices (what calibrating an existing head reads)."""
     sets = (
@@ -411,17 +462,15 @@ def recalibrate_head(
     head = ClassifierHead.load(heads_dir / head_name)
     encoder = Encoder.load(model_dir, tuned_dir=tuned_dir_of(heads_dir))
     check_compatible(encoder, head)
-    tuned = head.features.branch == "tuned"
-    layers = head.features.layers if tuned else layers_to_cache(encoder, head.features.layers)
     sets = selection_sets(data_dir, head_name)
-    features = embed_sets(
+    layers, features = head_features(
         encoder,
         sets,
+        head.features.layers,
+        tuned=head.features.branch == "tuned",
         cache_dir=cache_dir,
-        layers=layers,
         batch_size=batch_size,
         progress=progress,
-        tuned=tuned,
     )
     head = calibrate_head(head.with_temperature(1.0), sets, features, cached_layers=layers)
     head = head.with_metadata(calibration={**head.metadata["calibration"], "command": command})
@@ -469,18 +518,17 @@ def train_sentiment_head(
     if not all(0 <= layer <= encoder.num_layers for layer in options.layers):
         raise ValueError(f"layers {options.layers} outside 0..{encoder.num_layers} for this encoder")
     tuned = tuned_dir is not None
-    layers = options.layers if tuned else layers_to_cache(encoder, options.layers)
     sets = select_sets(data_dir, limits=limits, seed=options.seed)
     if corrections:
         sets.append(LabelledSet(name=CORRECTIONS_SET, train=list(corrections), dev=[]))
-    features = embed_sets(
+    layers, features = head_features(
         encoder,
         sets,
+        options.layers,
+        tuned=tuned,
         cache_dir=cache_dir,
-        layers=layers,
         batch_size=batch_size,
         progress=progress,
-        tuned=tuned,
     )
     head = fit_sentiment_head(
         sets,
@@ -545,17 +593,13 @@ def fit_aspect_head(
     cached_layers: Sequence[int] = CACHED_LAYERS,
 ) -> ClassifierHead:
     """Fit the 3-class aspect head on the pair inputs of every aspect set's training rows."""
-    inputs = train_inputs(sets, features, layers=options.layers, cached_layers=cached_layers)
-    return ClassifierHead.fit(
-        inputs,
-        [str(row.label) for s in sets for row in s.train],
-        labels=LABELS,
-        features=FeatureSpec(layers=options.layers),
+    return _fit_head(
+        sets,
+        features,
+        options,
+        cached_layers=cached_layers,
+        spec=FeatureSpec(layers=options.layers),
         sample_weight=sample_weights(sets) if options.balance else None,
-        hidden_dim=options.hidden_dim,
-        l2=options.l2,
-        epochs=options.epochs,
-        seed=options.seed,
         name=ASPECT_HEAD,
         encoder_version=encoder_version,
     )
@@ -582,10 +626,15 @@ def train_aspect_head(
     encoder = Encoder.load(model_dir)
     if not all(0 <= layer <= encoder.num_layers for layer in options.layers):
         raise ValueError(f"layers {options.layers} outside 0..{encoder.num_layers} for this encoder")
-    layers = layers_to_cache(encoder, options.layers)
     sets = aspect_sets(data_dir)
-    features = embed_sets(
-        encoder, sets, cache_dir=cache_dir, layers=layers, batch_size=batch_size, progress=progress
+    layers, features = head_features(
+        encoder,
+        sets,
+        options.layers,
+        tuned=False,
+        cache_dir=cache_dir,
+        batch_size=batch_size,
+        progress=progress,
     )
     head = fit_aspect_head(
         sets, features, encoder_version=encoder.version, options=options, cached_layers=layers
