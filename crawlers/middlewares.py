@@ -25,6 +25,8 @@ from scrapy.utils.asyncio import sleep
 from scrapy.utils.misc import load_object
 from scrapy.utils.response import response_status_message
 
+from crawlers import defaults
+
 __all__ = ["RetryAfterMiddleware", "parse_retry_after"]
 
 logger = logging.getLogger(__name__)
@@ -79,9 +81,15 @@ class RetryAfterMiddleware:
                 load_object(path) if isinstance(path, str) else path
                 for path in settings.getlist("RETRY_EXCEPTIONS")
             ),
-            backoff_base_s=settings.getfloat("VOCWATCH_RETRY_BACKOFF_BASE_S", 1.0),
-            backoff_max_s=settings.getfloat("VOCWATCH_RETRY_BACKOFF_MAX_S", 60.0),
-            retry_after_max_s=settings.getfloat("VOCWATCH_RETRY_AFTER_MAX_S", 120.0),
+            backoff_base_s=settings.getfloat(
+                "VOCWATCH_RETRY_BACKOFF_BASE_S", defaults.VOCWATCH_RETRY_BACKOFF_BASE_S
+            ),
+            backoff_max_s=settings.getfloat(
+                "VOCWATCH_RETRY_BACKOFF_MAX_S", defaults.VOCWATCH_RETRY_BACKOFF_MAX_S
+            ),
+            retry_after_max_s=settings.getfloat(
+                "VOCWATCH_RETRY_AFTER_MAX_S", defaults.VOCWATCH_RETRY_AFTER_MAX_S
+            ),
         )
 
     async def process_response(self, request: Request, response: Response) -> Request | Response:

@@ -26,6 +26,7 @@ from scrapy.utils.asyncio import AsyncioLoopingCall, create_looping_call
 from scrapy.utils.defer import deferred_from_coro
 from twisted.internet.task import LoopingCall
 
+from crawlers import defaults
 from crawlers.outcome import PARENT_GONE_REASON
 
 __all__ = ["ParentWatch"]
@@ -44,7 +45,7 @@ class ParentWatch:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        interval_s = crawler.settings.getfloat("VOCWATCH_PARENT_CHECK_S", 1.0)
+        interval_s = crawler.settings.getfloat("VOCWATCH_PARENT_CHECK_S", defaults.VOCWATCH_PARENT_CHECK_S)
         parent_pid = os.getppid()
         if interval_s <= 0 or parent_pid == 1:
             raise NotConfigured("no parent to watch")

@@ -6,8 +6,8 @@ A batch is committed on its own, so a crawl killed half-way keeps every batch it
 run's ON CONFLICT DO NOTHING makes the replay harmless.
 
 A batch that meets an unavailable database (SQLite's write lock held past the busy timeout by the
-analyzer and dispatcher, PostgreSQL restarting) is tried again with exponential backoff, up to
-VOCWATCH_STORE_ATTEMPTS times in all: SQLite's busy handler is not fair, so under a steady stream of
+analyzer and dispatcher, PostgreSQL restarting) is tried again with exponential backoff (`store_retrying`),
+up to VOCWATCH_STORE_ATTEMPTS times in all: SQLite's busy handler is not fair, so under a steady stream of
 other writers one wait can time out although the database is fine. Only when every attempt failed is the
 batch counted as failed (the run then ends `failed` and the next one fetches it again).
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Self
 
@@ -28,16 +29,37 @@ from sqlalchemy.orm import Session, sessionmaker
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 import storage
+from crawlers import defaults
 from crawlers.errors import RunSpecError
 from crawlers.extensions import SourceRecord, load_source, open_database
 from crawlers.items import MentionItem, mention_problems
 from crawlers.privacy import AuthorPolicy, AuthorPrivacy
 
-__all__ = ["StorePipeline", "ValidatePipeline", "storable", "to_new_mention"]
+__all__ = ["StorePipeline", "ValidatePipeline", "storable", "store_retrying", "to_new_mention"]
 
 logger = logging.getLogger(__name__)
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def store_retrying(
+    *, attempts: int, wait_s: float, before_sleep: Callable[[RetryCallState], None]
+) -> Retrying:
+    """The policy for storing a batch while the database is briefly unavailable.
+
+    It retries only what `storage.engine.is_transient_error` calls transient (a SQLite write lock held past
+    the busy timeout, PostgreSQL restarting), `attempts` times in all (at least once). The first wait is
+    `wait_s` and each next one twice as long, at most 30 × `wait_s`, plus up to `wait_s` of jitter so that
+    crawls that met the same lock do not meet it again together. `before_sleep` is called before each
+    wait (to log it); when every attempt failed, the last error is raised as itself.
+    """
+    return Retrying(
+        retry=retry_if_exception(storage.engine.is_transient_error),
+        stop=stop_after_attempt(max(1, attempts)),
+        wait=wait_exponential_jitter(initial=wait_s, max=30 * wait_s, jitter=wait_s),
+        before_sleep=before_sleep,
+        reraise=True,
+    )
 
 
 class ValidatePipeline:
@@ -70,9 +92,9 @@ class StorePipeline:
         source_name: str,
         touchpoint: str | None,
         stats: StatsCollector,
-        batch_size: int = 50,
-        store_attempts: int = 5,
-        retry_wait_s: float = 0.5,
+        batch_size: int = defaults.VOCWATCH_STORE_BATCH_SIZE,
+        store_attempts: int = defaults.VOCWATCH_STORE_ATTEMPTS,
+        retry_wait_s: float = defaults.VOCWATCH_STORE_RETRY_WAIT_S,
         engine: Engine | None = None,
         authors: AuthorPolicy | None = None,
     ) -> None:
@@ -81,12 +103,8 @@ class StorePipeline:
         self._touchpoint = touchpoint
         self._stats = stats
         self._batch_size = batch_size
-        self._retrying = Retrying(
-            retry=retry_if_exception(storage.engine.is_transient_error),
-            stop=stop_after_attempt(max(1, store_attempts)),
-            wait=wait_exponential_jitter(initial=retry_wait_s, max=30 * retry_wait_s, jitter=retry_wait_s),
-            before_sleep=self._log_retry,
-            reraise=True,
+        self._retrying = store_retrying(
+            attempts=store_attempts, wait_s=retry_wait_s, before_sleep=self._log_retry
         )
         self._engine = engine  # disposed at close when the pipeline made it
         self._authors = authors or AuthorPolicy()
@@ -111,9 +129,15 @@ class StorePipeline:
             source_name=source_name,
             touchpoint=crawler.settings.get("VOCWATCH_DEFAULT_TOUCHPOINT"),
             stats=crawler.stats,
-            batch_size=crawler.settings.getint("VOCWATCH_STORE_BATCH_SIZE", 50),
-            store_attempts=crawler.settings.getint("VOCWATCH_STORE_ATTEMPTS", 5),
-            retry_wait_s=crawler.settings.getfloat("VOCWATCH_STORE_RETRY_WAIT_S", 0.5),
+            batch_size=crawler.settings.getint(
+                "VOCWATCH_STORE_BATCH_SIZE", defaults.VOCWATCH_STORE_BATCH_SIZE
+            ),
+            store_attempts=crawler.settings.getint(
+                "VOCWATCH_STORE_ATTEMPTS", defaults.VOCWATCH_STORE_ATTEMPTS
+            ),
+            retry_wait_s=crawler.settings.getfloat(
+                "VOCWATCH_STORE_RETRY_WAIT_S", defaults.VOCWATCH_STORE_RETRY_WAIT_S
+            ),
             engine=engine,
             authors=authors,
         )

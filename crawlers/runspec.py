@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from crawlers import defaults
 from crawlers.errors import RunSpecError
 
 __all__ = ["RunSpec"]
@@ -48,14 +49,17 @@ class RunSpec(BaseModel):
     user_agent: str | None = None
     lookback_days: float | None = Field(default=30.0, gt=0)
     max_pages: int | None = Field(default=50, ge=1)
-    concurrency_per_domain: int = Field(default=2, ge=1, le=32)
+    # Politeness: by default what the project settings give a developer's `scrapy crawl` (crawlers.defaults).
+    concurrency_per_domain: int = Field(default=defaults.CONCURRENT_REQUESTS_PER_DOMAIN, ge=1, le=32)
     # `download_delay` (the contract's first spelling) is accepted as an alias of `download_delay_s`.
     download_delay_s: float = Field(
-        default=1.0, ge=0, validation_alias=AliasChoices("download_delay_s", "download_delay")
+        default=defaults.DOWNLOAD_DELAY,
+        ge=0,
+        validation_alias=AliasChoices("download_delay_s", "download_delay"),
     )
-    download_timeout_s: float = Field(default=30.0, gt=0)
-    retry_times: int = Field(default=3, ge=0, le=10)
-    obey_robots: bool = True
+    download_timeout_s: float = Field(default=defaults.DOWNLOAD_TIMEOUT, gt=0)
+    retry_times: int = Field(default=defaults.RETRY_TIMES, ge=0, le=10)
+    obey_robots: bool = defaults.ROBOTSTXT_OBEY
     default_touchpoint: str | None = None
     # How mention authors are stored (crawlers.privacy): as sent, as a keyed pseudonym, or not at all. The
     # key is a secret of the installation, kept out of repr like the credentials.

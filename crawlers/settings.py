@@ -3,8 +3,11 @@
 `python -m crawlers` loads this module, then applies the RunSpec's values at "cmdline" priority (see
 `crawlers.launch.crawl_settings`). Components (pipelines, the ledger, the retry middleware) are installed
 by the add-on, so that a developer's `scrapy crawl` gets exactly what production gets.
-Custom settings carry a VOCWATCH_ prefix.
+Custom settings carry a VOCWATCH_ prefix. A value that code also needs (a component's fallback, a
+RunSpec default) comes from `crawlers.defaults`, where it is defined once and explained.
 """
+
+from crawlers import defaults
 
 BOT_NAME = "vocwatch"
 SPIDER_MODULES = ["crawlers.spiders"]
@@ -12,28 +15,28 @@ NEWSPIDER_MODULE = "crawlers.spiders"
 ADDONS = {"crawlers.addon.VocwatchAddon": 0}
 
 # Identify ourselves; operators set a contact URL in vocwatch.toml (RunSpec.user_agent).
-USER_AGENT = "vocwatch/0.1 (self-hosted voice-of-customer monitor)"
+USER_AGENT = defaults.USER_AGENT
 
 # Politeness.
-ROBOTSTXT_OBEY = True
+ROBOTSTXT_OBEY = defaults.ROBOTSTXT_OBEY
 CONCURRENT_REQUESTS = 16
-CONCURRENT_REQUESTS_PER_DOMAIN = 2
-DOWNLOAD_DELAY = 1.0
+CONCURRENT_REQUESTS_PER_DOMAIN = defaults.CONCURRENT_REQUESTS_PER_DOMAIN
+DOWNLOAD_DELAY = defaults.DOWNLOAD_DELAY
 AUTOTHROTTLE_ENABLED = True
-AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_START_DELAY = DOWNLOAD_DELAY  # then adapts, never below DOWNLOAD_DELAY
 AUTOTHROTTLE_MAX_DELAY = 60.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 
 # Retries (RetryAfterMiddleware reads these): 429 and transient 5xx, with backoff and Retry-After.
 RETRY_ENABLED = True
-RETRY_TIMES = 3
+RETRY_TIMES = defaults.RETRY_TIMES
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
-VOCWATCH_RETRY_BACKOFF_BASE_S = 1.0
-VOCWATCH_RETRY_BACKOFF_MAX_S = 60.0
-VOCWATCH_RETRY_AFTER_MAX_S = 120.0
+VOCWATCH_RETRY_BACKOFF_BASE_S = defaults.VOCWATCH_RETRY_BACKOFF_BASE_S
+VOCWATCH_RETRY_BACKOFF_MAX_S = defaults.VOCWATCH_RETRY_BACKOFF_MAX_S
+VOCWATCH_RETRY_AFTER_MAX_S = defaults.VOCWATCH_RETRY_AFTER_MAX_S
 
 # Bounds: a hung server or a runaway body must not stall the scheduler's crawl slot.
-DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_TIMEOUT = defaults.DOWNLOAD_TIMEOUT
 DNS_TIMEOUT = 20
 DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
@@ -44,14 +47,13 @@ COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
 
-# Storage: batched inserts, one transaction per batch (what a killed crawl had flushed stays stored).
-VOCWATCH_STORE_BATCH_SIZE = 50
-# A batch that meets a locked or unavailable database is tried this many times in all, waiting about
-# 0.5 s, 1 s, 2 s, 4 s between attempts (StorePipeline).
-VOCWATCH_STORE_ATTEMPTS = 5
-VOCWATCH_STORE_RETRY_WAIT_S = 0.5
+# Storage: batched inserts, one transaction per batch (what a killed crawl had flushed stays stored); a
+# batch that meets a locked or unavailable database is tried again with backoff (StorePipeline).
+VOCWATCH_STORE_BATCH_SIZE = defaults.VOCWATCH_STORE_BATCH_SIZE
+VOCWATCH_STORE_ATTEMPTS = defaults.VOCWATCH_STORE_ATTEMPTS
+VOCWATCH_STORE_RETRY_WAIT_S = defaults.VOCWATCH_STORE_RETRY_WAIT_S
 # How often a crawl checks that the process which started it is still there (crawlers.parentwatch).
-VOCWATCH_PARENT_CHECK_S = 1.0
+VOCWATCH_PARENT_CHECK_S = defaults.VOCWATCH_PARENT_CHECK_S
 
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"

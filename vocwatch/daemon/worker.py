@@ -12,9 +12,9 @@ against the same PostgreSQL database:
 A worker stops after SIGTERM/SIGINT once its current batch is stored, or when `stop` is set.
 
 A worker outlives a database that goes away for a while (PostgreSQL restarted, a SQLite write lock held
-past the busy timeout): the failed batch is logged as one line and retried with backoff (0.5 s doubling
-up to 30 s), and an analysis worker gives the claims of a batch whose results could not be stored back at
-once, so that they wait for no lease. Any other error stops the worker as before.
+past the busy timeout): the failed batch is logged as one line and retried with backoff (`batch_retrying`),
+and an analysis worker gives the claims of a batch whose results could not be stored back at once, so that
+they wait for no lease. Any other error stops the worker as before.
 """
 
 from __future__ import annotations
@@ -33,18 +33,48 @@ from types import FrameType
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError
+from tenacity import RetryCallState, Retrying, retry_if_exception, wait_exponential
 
 import storage
 from vocwatch import stages
 from vocwatch.wiring import App
 
-__all__ = ["WorkerTotals", "make_worker_id", "run_analysis_worker", "run_dispatch_worker", "stop_on_signals"]
+__all__ = [
+    "WorkerTotals",
+    "batch_retrying",
+    "make_worker_id",
+    "run_analysis_worker",
+    "run_dispatch_worker",
+    "stop_on_signals",
+]
 
 logger = logging.getLogger(__name__)
 
 # Backoff between attempts while the database is unavailable: first wait, doubled per failure up to max.
 RETRY_FIRST_S = 0.5
 RETRY_MAX_S = 30.0
+
+
+def batch_retrying(stop: threading.Event) -> Retrying:
+    """The policy for a worker's batch while the database is unavailable.
+
+    It retries only what `storage.engine.is_transient_error` calls transient (PostgreSQL restarted, a SQLite
+    write lock held past the busy timeout), for as long as that lasts: a worker exists to outlive an outage,
+    and each batch is one transaction, so trying it again is safe. The first wait is RETRY_FIRST_S and each
+    next one twice as long, at most RETRY_MAX_S; each is logged as one line, and `stop` cuts it short (the
+    caller then tries no more). Any other error is raised as itself.
+    """
+
+    def sleep(seconds: float) -> None:
+        stop.wait(seconds)  # wakes at once when `stop` is set
+
+    return Retrying(
+        retry=retry_if_exception(storage.engine.is_transient_error),
+        wait=wait_exponential(multiplier=RETRY_FIRST_S, max=RETRY_MAX_S),
+        sleep=sleep,
+        before_sleep=_log_unavailable,
+        reraise=True,
+    )
 
 
 @dataclass(frozen=True)
@@ -140,28 +170,14 @@ def _loop(
     one_batch: Callable[[], int], *, stop: threading.Event, idle_sleep_s: float, exit_when_idle: bool
 ) -> WorkerTotals:
     """Run `one_batch` until stopped; it returns items done, 0 when it must wait for work that others hold,
-    or -1 when there is no work at all. Sleeps `idle_sleep_s` whenever it did nothing, and backs off while
-    the database is unavailable (`storage.engine.is_transient_error`); other errors propagate."""
-    batches = done = failures = 0
+    or -1 when there is no work at all. Sleeps `idle_sleep_s` whenever it did nothing, and waits out an
+    unavailable database (`batch_retrying`); other errors propagate."""
+    retrying = batch_retrying(stop)
+    batches = done = 0
     while not stop.is_set():
-        try:
-            count = one_batch()
-        except DBAPIError as exc:
-            if not storage.engine.is_transient_error(exc):
-                raise
-            failures += 1
-            delay = min(RETRY_FIRST_S * 2 ** (failures - 1), RETRY_MAX_S)
-            logger.warning(
-                "database unavailable (attempt %d), retrying in %.1f s: %s",
-                failures,
-                delay,
-                storage.engine.describe_error(exc),
-            )
-            stop.wait(delay)
-            continue
-        if failures:
-            logger.warning("database available again after %d failed attempt(s)", failures)
-            failures = 0
+        count = _run_batch(one_batch, retrying, stop)
+        if count is None:
+            break
         if count > 0:
             batches, done = batches + 1, done + count
             continue
@@ -169,3 +185,26 @@ def _loop(
             break
         stop.wait(idle_sleep_s)
     return WorkerTotals(batches=batches, done=done)
+
+
+def _run_batch(one_batch: Callable[[], int], retrying: Retrying, stop: threading.Event) -> int | None:
+    """`one_batch()` under `retrying`; None when `stop` was set while it waited for the database."""
+    count: int | None = None
+    for attempt in retrying:  # ends after the first attempt that did not fail transiently
+        if stop.is_set():  # set meanwhile, as a rule during a wait: no further try
+            return None
+        with attempt:
+            count = one_batch()
+    if failures := attempt.retry_state.attempt_number - 1:
+        logger.warning("database available again after %d failed attempt(s)", failures)
+    return count
+
+
+def _log_unavailable(state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome is not None else None
+    logger.warning(
+        "database unavailable (attempt %d), retrying in %.1f s: %s",
+        state.attempt_number,
+        state.upcoming_sleep,
+        storage.engine.describe_error(error) if error is not None else "?",
+    )
