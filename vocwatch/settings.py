@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import tomllib
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
@@ -21,8 +22,13 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from crawlers import defaults as crawl_defaults
 from crawlers.registry import SOURCE_KINDS
-from storage.enums import JourneyStage
+from notifier.budget import BudgetLimits
+from notifier.incidents import IncidentKnobs
+from notifier.severity import SeverityKnobs
+from notifier.spikes import SpikeRule
+from storage.enums import JourneyStage, Severity
 from vocwatch.config_file import exposed_secrets_warning
 from vocwatch.errors import VocwatchError
 
@@ -46,6 +52,16 @@ __all__ = [
 ]
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+# The defaults of the knobs that packages also default on their own come from those packages, so each
+# default is written once (`[alerts]` from notifier's knobs, `[crawl]` from crawlers.defaults).
+_SEVERITY = SeverityKnobs()
+_INCIDENT = IncidentKnobs()
+_BUDGET = BudgetLimits()
+_SPIKE = SpikeRule(name="defaults", window=timedelta(hours=1), baseline_bins=12)
+
+
+def _minutes(seconds: float) -> int:
+    return round(seconds / 60)
 
 
 class _Section(BaseModel):
@@ -84,7 +100,7 @@ class AlertRouteSettings(_Section):
     topics: list[str] = []
     sources: list[str] = []
     languages: list[str] = []
-    min_severity: Literal["info", "warning", "critical"] | None = None
+    min_severity: Severity | None = None
 
 
 class AlertSettings(_Section):
@@ -96,18 +112,18 @@ class AlertSettings(_Section):
     """A mention whose churn risk reaches this goes to the review queue even if it is not negative."""
     # Severity (notifier/severity.py): score = (Σ weight·component over known components / Σ weight)
     # × topic weight × source weight; components: p_negative, 1 − rating, log-scaled reach, churn risk.
-    sentiment_weight: float = Field(0.4, ge=0.0)
-    rating_weight: float = Field(0.15, ge=0.0)
-    reach_weight: float = Field(0.3, ge=0.0)
-    churn_weight: float = Field(0.15, ge=0.0)
-    reach_score_weight: float = Field(2.0, ge=0.0)
+    sentiment_weight: float = Field(_SEVERITY.sentiment_weight, ge=0.0)
+    rating_weight: float = Field(_SEVERITY.rating_weight, ge=0.0)
+    reach_weight: float = Field(_SEVERITY.reach_weight, ge=0.0)
+    churn_weight: float = Field(_SEVERITY.churn_weight, ge=0.0)
+    reach_score_weight: float = Field(_SEVERITY.score_weight, ge=0.0)
     """Reach = followers + this × score + reply weight × replies + repost weight × reposts."""
-    reach_reply_weight: float = Field(5.0, ge=0.0)
-    reach_repost_weight: float = Field(10.0, ge=0.0)
-    reach_saturation: float = Field(100_000.0, gt=0.0)
+    reach_reply_weight: float = Field(_SEVERITY.reply_weight, ge=0.0)
+    reach_repost_weight: float = Field(_SEVERITY.repost_weight, ge=0.0)
+    reach_saturation: float = Field(_SEVERITY.reach_saturation, gt=0.0)
     """A reach this large (or larger) counts as the full 1.0; reach is scaled by ln(1 + reach)."""
-    warning_at: Probability = 0.45
-    critical_at: Probability = 0.75
+    warning_at: Probability = _SEVERITY.warning_at
+    critical_at: Probability = _SEVERITY.critical_at
     topic_weights: dict[str, float] = {}
     """Multipliers per topic name (the largest of a mention's topics applies), e.g. {billing = 1.3}."""
     source_weights: dict[str, float] = {}
@@ -117,17 +133,17 @@ class AlertSettings(_Section):
     """`first`: the first matching rule wins; `all`: every matching rule adds its channels."""
     routes: list[AlertRouteSettings] = []
     # Incidents (notifier/incidents.py): related mentions form one Slack thread.
-    incident_window_minutes: int = Field(360, ge=1)
+    incident_window_minutes: int = Field(_minutes(_INCIDENT.window_s), ge=1)
     """A mention joins an open incident whose last mention is at most this old."""
-    incident_growing_at: int = Field(3, ge=1)
-    incident_critical_count: int = Field(10, ge=1)
-    incident_quiet_minutes: int = Field(120, ge=1)
-    incident_resolve_minutes: int = Field(1440, ge=1)
+    incident_growing_at: int = Field(_INCIDENT.growing_at, ge=1)
+    incident_critical_count: int = Field(_INCIDENT.critical_count, ge=1)
+    incident_quiet_minutes: int = Field(_minutes(_INCIDENT.quiet_after_s), ge=1)
+    incident_resolve_minutes: int = Field(_minutes(_INCIDENT.resolve_after_s), ge=1)
     """No new mention for this long: the incident is resolved and its parent message says so."""
-    near_duplicate_bits: int = Field(3, ge=0, le=64)
+    near_duplicate_bits: int = Field(_INCIDENT.near_dup_bits, ge=0, le=64)
     # Budget (notifier/budget.py): new top-level messages ("pings") per channel; 0 = unlimited.
-    max_pings_per_hour: int = Field(10, ge=0)
-    max_pings_per_day: int = Field(50, ge=0)
+    max_pings_per_hour: int = Field(_BUDGET.per_hour, ge=0)
+    max_pings_per_day: int = Field(_BUDGET.per_day, ge=0)
     review_base_url: str | None = None
     """Base URL of the review UI (e.g. "https://vocwatch.example.com"); alerts link to /cases/{id}."""
 
@@ -164,24 +180,24 @@ class SpikeSettings(_Section):
     enabled: bool = True
     channel: str | None = None
     """Where spike alerts go; empty means `slack.default_channel`."""
-    hour_min_count: int = Field(5, ge=1)
+    hour_min_count: int = Field(_SPIKE.min_count, ge=1)
     """Fewer negatives than this in the last hour is never a spike (so 1 → 3 is not news)."""
     day_min_count: int = Field(10, ge=1)
-    p_value: float = Field(0.001, gt=0.0, lt=1.0)
+    p_value: float = Field(_SPIKE.p_value, gt=0.0, lt=1.0)
     """Poisson tail probability below which the count is unusual for the baseline."""
-    k_sigma: float = Field(3.0, ge=0.0)
+    k_sigma: float = Field(_SPIKE.k_sigma, ge=0.0)
     """The count must also exceed the baseline mean + k_sigma standard deviations (bursty baselines)."""
-    min_share_rise: float = Field(0.05, ge=0.0, le=1.0)
+    min_share_rise: float = Field(_SPIKE.min_share_rise, ge=0.0, le=1.0)
     """The negative share must rise at least this much (absolute) over the baseline's share."""
 
 
 class CrawlSettings(_Section):
-    user_agent: str = "vocwatch/0.1 (self-hosted voice-of-customer monitor)"
-    obey_robots: bool = True
+    user_agent: str = crawl_defaults.USER_AGENT
+    obey_robots: bool = crawl_defaults.ROBOTSTXT_OBEY
     lookback_days: int = Field(30, ge=1)
     max_pages: int = Field(20, ge=1)
-    concurrency_per_domain: int = Field(2, ge=1)
-    download_delay_s: float = Field(1.0, ge=0.0)
+    concurrency_per_domain: int = Field(crawl_defaults.CONCURRENT_REQUESTS_PER_DOMAIN, ge=1)
+    download_delay_s: float = Field(crawl_defaults.DOWNLOAD_DELAY, ge=0.0)
     timeout_s: float = Field(600.0, gt=0.0)
     """A crawl subprocess still running after this long is stopped and its run marked failed."""
     redis_url: str | None = None
