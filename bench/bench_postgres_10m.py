@@ -40,7 +40,7 @@ from sqlalchemy.engine import make_url
 
 import storage
 from storage import catalog, models, sources
-from storage.cases import SEVERITY_ORDER
+from storage.queue import SEVERITY_ORDER
 from vocwatch.settings import DEFAULT_TOUCHPOINTS
 
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -32,7 +32,7 @@ from vocwatch.web.passwords import hash_password
 TOUCHPOINTS = ("delivery", "checkout", "support", "app", "billing")
 TOPICS = ("delivery", "price", "quality", "support", "app_bugs", "refunds", "login", "staff")
 LANGS = ("en", "zh", "de", "es", "ja")
-SEVERITIES = ("info", "warning", "critical")
+SEVERITIES = tuple(storage.Severity)
 FILTERS = (
     "/queue",
     "/queue?touchpoint=delivery",
@@ -125,7 +125,7 @@ def fill(database_url: str, count: int) -> None:
                         ),
                         "reason": "negative",
                         "severity": severity,
-                        "severity_order": storage.cases.SEVERITY_ORDER[severity],
+                        "severity_order": storage.queue.SEVERITY_ORDER[severity],
                         "created_at": when,
                         "updated_at": when,
                     }

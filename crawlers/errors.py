@@ -5,6 +5,9 @@ CrawlError
 ├── UnknownKindError    the RunSpec names a source kind that no spider handles
 ├── SourceNotFoundError the source row is missing: the composition root upserts sources before crawling
 └── FeedError           a response is not a feed at all (raised by the parser, counted by the spider)
+
+The crawlers cannot name vocwatch's settings or commands, so the fix the operator is shown for each of
+these is written where they are reported (`vocwatch.cli.errors`).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """vocwatch's notifier: alert policy, Slack Block Kit messages and the outbox dispatcher.
 
-This package surface holds only the pure parts (plain values in, plain values out), so importing
-`notifier` never pulls in SQLAlchemy. The dispatcher needs `storage` and is imported from its module:
-`from notifier.dispatcher import Dispatcher`.
+This package surface holds only the pure parts (plain values in, plain values out): of storage they use
+the stored vocabulary alone (`storage.enums`, e.g. `Severity`), never tables or sessions. The dispatcher
+needs the database and is imported from its module: `from notifier.dispatcher import Dispatcher`.
 """
 
 from notifier.blocks import (
@@ -26,7 +26,7 @@ from notifier.incidents import (
     match_incident,
     sentiment_trend,
 )
-from notifier.policy import AlertDecision, Severity, decide_mention_alert, mention_dedup_key, severity_for
+from notifier.policy import AlertDecision, decide_mention_alert, mention_dedup_key, severity_for
 from notifier.routing import RouteMode, RouteRule, RouteTarget, route_channels
 from notifier.severity import MentionSignals, SeverityKnobs, SeverityScore, score_severity
 
@@ -45,7 +45,6 @@ __all__ = [
     "RouteMode",
     "RouteRule",
     "RouteTarget",
-    "Severity",
     "SeverityKnobs",
     "SeverityScore",
     "build_incident_blocks",

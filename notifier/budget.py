@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from notifier.policy import Severity
+from storage.enums import Severity
 
 __all__ = ["BudgetLimits", "BudgetVerdict", "check_budget", "held_back_note"]
 

@@ -30,7 +30,8 @@ mention's own message. The latter are queued as `post` rows (so they are claimab
 only once that message has a `ts`, and become thread replies here, when claimed (`_snapshot`); a crash
 mid-send is reconciled from that thread like any other reply.
 
-Failures are sorted by what retrying can achieve:
+Failures are sorted by what retrying can achieve (`notifier.slackapi.classify_error`, which the digest
+shares; the same module reads channel histories and threads and resolves channel names for reconciling):
 
 - **rate limited** (HTTP 429): back to `pending` at now + `Retry-After`; the dispatcher never sleeps on it
   (the composition root may add `RateLimitErrorRetryHandler(max_retry_count=1)` to the client, which
@@ -57,20 +58,18 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
-from slack_sdk.web import SlackResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session, sessionmaker
 
+from notifier import slackapi
+from notifier.slackapi import ErrorKind
 from storage import alerts as outbox
-from storage import cases as case_rows
 from storage import incidents as incident_rows
 from storage.enums import AlertAction, AlertKind, AlertStatus
 from storage.models import Alert
 
 __all__ = [
     "METADATA_EVENT_TYPE",
-    "PERMANENT_CHANNEL_ERRORS",
-    "TRANSIENT_ERRORS",
     "DeliveryFailure",
     "DispatchResult",
     "Dispatcher",
@@ -81,26 +80,6 @@ logger = logging.getLogger(__name__)
 
 METADATA_EVENT_TYPE = "vocwatch_alert"
 
-# Slack error codes (HTTP 200, ok:false) that are worth retrying; every other code is a request or
-# configuration problem that retrying cannot fix.
-TRANSIENT_ERRORS = frozenset(
-    {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"}
-)
-# Errors that concern the channel (or the whole token), named for operators in logs and ops alerts.
-PERMANENT_CHANNEL_ERRORS = frozenset(
-    {
-        "channel_not_found",
-        "not_in_channel",
-        "is_archived",
-        "invalid_auth",
-        "not_authed",
-        "account_inactive",
-        "token_revoked",
-        "missing_scope",
-    }
-)
-_BLOCK_ERRORS = frozenset({"invalid_blocks", "invalid_blocks_format"})
-_CHANNEL_ID_PREFIXES = ("C", "G", "D")
 _REASON_LIMIT = 500
 
 
@@ -183,6 +162,7 @@ class _Transient:
 @dataclass(frozen=True)
 class _Permanent:
     error: str
+    needs_operator: bool = False  # a channel or token problem (`ErrorKind.SETUP`), not this alert's
 
 
 @dataclass(frozen=True)
@@ -194,8 +174,6 @@ class _Ambiguous:
 
 
 _Outcome = _Sent | _RateLimited | _Transient | _Permanent | _Ambiguous
-
-_NON_JSON_PREFIX = "Received a response in a non-JSON format"
 
 
 @dataclass
@@ -240,7 +218,7 @@ class Dispatcher:
         default_retry_after_s: float = 60.0,
         stuck_after_s: float = 120.0,
         history_margin_s: float = 600.0,
-        history_max_pages: int = 20,
+        history_max_pages: int = slackapi.MAX_PAGES,
         text_fallback_on_invalid_blocks: bool = True,
     ) -> None:
         if max_attempts < 1:
@@ -311,8 +289,7 @@ class Dispatcher:
         try:
             return self._send(alert, blocks=alert.blocks or None)
         except SlackApiError as err:
-            error = _error_code(err)
-            if error in _BLOCK_ERRORS and alert.blocks and self._text_fallback:
+            if slackapi.error_code(err) in slackapi.BLOCK_ERRORS and alert.blocks and self._text_fallback:
                 reason = _reason(err)
                 logger.warning(
                     "alert %d: Slack rejected its blocks (%s); sending plain text", alert.id, reason
@@ -371,18 +348,17 @@ class Dispatcher:
         return _Sent(ts=str(response["ts"]), channel_id=channel_id)
 
     def _classify(self, err: SlackApiError) -> _Outcome:
+        kind = slackapi.classify_error(err)
         status = int(err.response.status_code)
-        error = _error_code(err)
-        if status == 429 or error == "ratelimited":
-            delay = _retry_after_s(err.response.headers, default=self._default_retry_after_s)
+        error = slackapi.error_code(err)
+        if kind is ErrorKind.RATE_LIMITED:
+            delay = slackapi.retry_after_s(err.response.headers, default=self._default_retry_after_s)
             return _RateLimited(self._clock() + timedelta(seconds=delay))
-        if status >= 500:
-            return _Transient(f"HTTP {status}: {error}"[:_REASON_LIMIT])
-        if error.startswith(_NON_JSON_PREFIX):  # a proxy's page or a cut-off reply: did Slack store it?
+        if kind is ErrorKind.TRANSIENT:
+            return _Transient(f"HTTP {status}: {error}"[:_REASON_LIMIT] if status >= 500 else error)
+        if kind is ErrorKind.UNREADABLE:  # a proxy's page or a cut-off reply: did Slack store it?
             return _Ambiguous(f"HTTP {status}: unreadable reply"[:_REASON_LIMIT])
-        if error in TRANSIENT_ERRORS:
-            return _Transient(error)
-        return _Permanent(_reason(err))
+        return _Permanent(_reason(err), needs_operator=kind is ErrorKind.SETUP)
 
     def _record(
         self, alert: _Outgoing, outcome: _Outcome, tally: _Tally, logged: set[tuple[str, str]]
@@ -433,16 +409,15 @@ class Dispatcher:
                 if isinstance(outcome, _Transient | _Ambiguous):
                     error = f"{error} (gave up after {row.attempts} attempts)"
                 outbox.mark_failed(row, error=error)
-                code = error.split(":", 1)[0]
                 tally.failures.append(
                     DeliveryFailure(
                         alert_id=alert.id,
                         channel=alert.channel,
                         error=error,
-                        needs_operator=code in PERMANENT_CHANNEL_ERRORS,
+                        needs_operator=isinstance(outcome, _Permanent) and outcome.needs_operator,
                     )
                 )
-                key = (alert.channel, code)
+                key = (alert.channel, error.split(":", 1)[0])
                 if key not in logged:  # one line per channel and error, not one per alert
                     logged.add(key)
                     logger.error("alert %d to %s failed permanently: %s", alert.id, alert.channel, error)
@@ -512,7 +487,10 @@ class Dispatcher:
                 return {}
             earliest = min((a.claimed_at for a in alerts if a.claimed_at is not None), default=None)
             oldest = None if earliest is None else earliest - timedelta(seconds=self._history_margin_s)
-            return self._history_by_dedup_key(channel_id, oldest)
+            history = slackapi.channel_history(
+                self._client, channel_id, oldest=oldest, max_pages=self._history_max_pages
+            )
+            return _alerts_by_dedup_key(history, channel_id)
         except SlackApiError as err:
             outcome = self._classify(err)
             if isinstance(outcome, _Permanent):
@@ -523,7 +501,9 @@ class Dispatcher:
                     len(alerts),
                 )
                 return {}
-            logger.warning("cannot read history of %s now (%s); will retry", channel, _error_code(err))
+            logger.warning(
+                "cannot read history of %s now (%s); will retry", channel, slackapi.error_code(err)
+            )
             return None
         except OSError as err:
             logger.warning("cannot read history of %s now (%s); will retry", channel, err)
@@ -532,58 +512,28 @@ class Dispatcher:
     def _replied_in(self, channel_id: str, thread_ts: str) -> dict[str, _Sent] | None:
         """dedup_key -> reply for our alerts in one incident thread; None when Slack could not be asked."""
         try:
-            return self._scan_for_alerts(self._client.conversations_replies, channel_id, ts=thread_ts)
+            replies = slackapi.thread_replies(
+                self._client, channel_id, thread_ts, max_pages=self._history_max_pages
+            )
+            return _alerts_by_dedup_key(replies, channel_id)
         except SlackApiError as err:
             if isinstance(self._classify(err), _Permanent):
-                logger.warning("cannot read thread %s in %s (%s)", thread_ts, channel_id, _error_code(err))
+                logger.warning(
+                    "cannot read thread %s in %s (%s)", thread_ts, channel_id, slackapi.error_code(err)
+                )
                 return {}
             return None
         except OSError:
             return None
 
-    def _history_by_dedup_key(self, channel_id: str, oldest: datetime | None) -> dict[str, _Sent]:
-        since = {} if oldest is None else {"oldest": f"{oldest.timestamp():.6f}"}
-        return self._scan_for_alerts(self._client.conversations_history, channel_id, **since)
-
-    def _scan_for_alerts(
-        self, listing: Callable[..., SlackResponse], channel_id: str, **params: str
-    ) -> dict[str, _Sent]:
-        """Page through a channel history or thread and map each vocwatch alert's dedup key to its message."""
-        found: dict[str, _Sent] = {}
-        cursor: str | None = None
-        for _ in range(self._history_max_pages):
-            paging = {"cursor": cursor} if cursor else {}
-            page = listing(channel=channel_id, include_all_metadata=True, limit=200, **params, **paging)
-            for message in page.get("messages") or []:
-                key = _alert_dedup_key(message)
-                if key is not None and key not in found:
-                    found[key] = _Sent(ts=str(message["ts"]), channel_id=channel_id)
-            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
-            if not page.get("has_more") or not cursor:
-                break
-        return found
-
     def _resolve_channel_id(self, channel: str) -> str | None:
         """conversations.history needs an ID; alerts may name their channel (`#cx-alerts`)."""
-        if _looks_like_channel_id(channel):
-            return channel
-        if channel in self._channel_ids:
-            return self._channel_ids[channel]
-        wanted = channel.lstrip("#")
-        cursor: str | None = None
-        for _ in range(self._history_max_pages):
-            kwargs: dict[str, Any] = {"types": "public_channel,private_channel", "limit": 200}
-            if cursor:
-                kwargs["cursor"] = cursor
-            page = self._client.conversations_list(**kwargs)
-            for item in page.get("channels") or []:
-                if item.get("name") == wanted:
-                    self._channel_ids[channel] = str(item["id"])
-                    return self._channel_ids[channel]
-            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
-            if not cursor:
-                break
-        return None
+        if channel not in self._channel_ids:
+            found = slackapi.resolve_channel_id(self._client, channel, max_pages=self._history_max_pages)
+            if found is None:
+                return None
+            self._channel_ids[channel] = found
+        return self._channel_ids[channel]
 
     def _settle(self, alert: _Outgoing, posted: _Sent | None) -> bool:
         """Record a reconciliation verdict, unless another process settled the alert meanwhile."""
@@ -642,7 +592,7 @@ def _snapshot(row: Alert) -> _Outgoing:
     session = object_session(row)
     if row.kind == AlertKind.CASE_UPDATE and incident is None and row.mention_id is not None and session:
         # A case action on a standalone alert: a reply under the mention's own message (module docstring).
-        thread = case_rows.slack_thread_for_mention(session, row.mention_id)
+        thread = outbox.slack_thread_for_mention(session, row.mention_id)
         action = AlertAction.REPLY
         parent_ts = thread.ts if thread is not None else None
         parent_channel_id = thread.channel_id if thread is not None else None
@@ -666,54 +616,17 @@ def _never_sent(err: OSError) -> bool:
     return isinstance(reason, ConnectionRefusedError | socket.gaierror)
 
 
-def _error_code(err: SlackApiError) -> str:
-    data = err.response.data
-    if isinstance(data, dict):
-        return str(data.get("error") or "unknown_error")
-    return "unknown_error"
-
-
 def _reason(err: SlackApiError) -> str:
-    """The error code plus Slack's first detail message (e.g. the JSON pointer of a bad block)."""
-    error = _error_code(err)
-    data = err.response.data
-    details: Iterable[Any] = ()
-    if isinstance(data, dict):
-        details = (data.get("response_metadata") or {}).get("messages") or data.get("errors") or ()
-    first = next(iter(details), None)
-    reason = f"{error}: {first}" if first else error
-    return reason[:_REASON_LIMIT]
+    """Slack's error with its first detail, cut to what an outbox row and a log line should hold."""
+    return slackapi.error_reason(err)[:_REASON_LIMIT]
 
 
-def _retry_after_s(headers: Mapping[str, Any], *, default: float) -> float:
-    """Seconds from a `Retry-After` header (any case; slack_sdk may hand lists), else `default`."""
-    for name, value in headers.items():
-        if name.lower() != "retry-after":
-            continue
-        raw = value[0] if isinstance(value, list | tuple) and value else value
-        try:
-            return max(float(str(raw).strip()), 1.0)
-        except ValueError:
-            break
-    return default
-
-
-def _alert_dedup_key(message: Mapping[str, Any]) -> str | None:
-    metadata = message.get("metadata")
-    if not isinstance(metadata, Mapping) or metadata.get("event_type") != METADATA_EVENT_TYPE:
-        return None
-    payload = metadata.get("event_payload")
-    if not isinstance(payload, Mapping):
-        return None
-    key = payload.get("dedup_key")
-    return str(key) if key else None
-
-
-def _looks_like_channel_id(channel: str) -> bool:
-    """Slack IDs look like `C0123ABCD`; channel *names* are always lower case."""
-    return (
-        len(channel) >= 9
-        and channel[:1] in _CHANNEL_ID_PREFIXES
-        and channel.isalnum()
-        and channel == channel.upper()
-    )
+def _alerts_by_dedup_key(messages: Iterable[Mapping[str, Any]], channel_id: str) -> dict[str, _Sent]:
+    """Map each vocwatch alert's dedup key to its message, for messages of a history or a thread."""
+    found: dict[str, _Sent] = {}
+    for message in messages:
+        payload = slackapi.metadata_payload(message, METADATA_EVENT_TYPE)
+        key = payload.get("dedup_key") if payload is not None else None
+        if key and str(key) not in found:
+            found[str(key)] = _Sent(ts=str(message["ts"]), channel_id=channel_id)
+    return found

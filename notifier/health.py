@@ -1,8 +1,8 @@
 """Source-health alerts: tell ops once when a source goes dark or degrades, and once when it recovers.
 
-The coverage ledger (`vocwatch/ledger.py`) judges every source ok / degraded / dark on each check. Alerting
-on the *state* would ping every check while a source is down; alerting on *transitions* of the announced
-state pings once per episode:
+The coverage ledger (`vocwatch/stages/ledger.py`) judges every source ok / degraded / dark on each check.
+Alerting on the *state* would ping every check while a source is down; alerting on *transitions* of the
+announced state pings once per episode:
 
     announced ok       + now degraded → "degraded"     + now dark → "dark"
     announced degraded + now dark     → "dark" (it got worse: people need to know)

@@ -32,8 +32,8 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from notifier.policy import Severity
 from notifier.routing import severity_rank
+from storage.enums import Severity
 
 __all__ = [
     "GrowthState",

@@ -12,12 +12,13 @@ import enum
 import math
 from dataclasses import dataclass
 
+from storage.enums import Severity
+
 __all__ = [
     "DEFAULT_CRITICAL_AT",
     "AlertDecision",
     "ReviewReason",
     "ReviewThresholds",
-    "Severity",
     "decide_mention_alert",
     "mention_dedup_key",
     "review_reason",
@@ -26,14 +27,6 @@ __all__ = [
 
 NEGATIVE = "negative"
 DEFAULT_CRITICAL_AT = 0.95
-
-
-class Severity(enum.StrEnum):
-    """How loud an alert is; stored and routed as its string value."""
-
-    INFO = "info"
-    WARNING = "warning"
-    CRITICAL = "critical"
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from notifier.policy import Severity
+from storage.enums import Severity
 
 __all__ = ["RouteMode", "RouteRule", "RouteTarget", "route_channels", "severity_rank"]
 

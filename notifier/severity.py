@@ -26,7 +26,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from notifier.policy import Severity
+from storage.enums import Severity
 
 __all__ = [
     "MentionSignals",

@@ -16,7 +16,7 @@ sequence-classification model replace the sentiment head.
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from sentiment.errors import ModelFormatError, ModelNotFoundError, SentimentError
+from sentiment.errors import ModelFormatError, ModelNotFoundError, SentimentError, TrainSplitError
 from sentiment.taxonomy import TopicDefinition, taxonomy_version
 from sentiment.types import Analysis, SentimentLabel, TopicScore
 
@@ -64,6 +64,7 @@ __all__ = [
     "SequenceClassifier",
     "TopicDefinition",
     "TopicScore",
+    "TrainSplitError",
     "default_heads_dir",
     "default_model_name",
     "load_analyzer",

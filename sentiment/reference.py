@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from sentiment.errors import TrainSplitError
+
 # scikit-learn comes with the `eval` extra and loads on first use, so that `sentiment.report` (and
 # `vocwatch eval FILE`) work without it.
 if TYPE_CHECKING:
@@ -55,10 +57,6 @@ TFIDF_C_GRID: tuple[float, ...] = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 E5_C_GRID: tuple[float, ...] = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0)
 """One step further up: e5 embeddings are unit vectors crowded in a narrow cone, so a probe can need a
 weaker penalty (CV optima on 300-row samples of the six sets: 1-100; more rows tend to move it up)."""
-
-
-class TrainSplitError(ValueError):
-    """A train split a baseline cannot be fitted on honestly (too few rows of a class to cross-validate)."""
 
 
 @dataclass(frozen=True)

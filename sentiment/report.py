@@ -19,6 +19,7 @@ from sentiment.aspects import aspect_input
 from sentiment.baselines import BASELINES, Baseline
 from sentiment.calibration import calibration_half, expected_calibration_error
 from sentiment.corpora import EvalItem, read_eval_jsonl, read_split
+from sentiment.errors import TrainSplitError
 from sentiment.evaluation import LABELS, AspectMethod, Scores, SentimentModel, is_binary, predict, score
 from sentiment.reference import (
     CV_FOLDS,
@@ -27,7 +28,6 @@ from sentiment.reference import (
     BaselineFit,
     Scoring,
     TrainedBaseline,
-    TrainSplitError,
     fit_baseline,
 )
 from sentiment.speed import Rate

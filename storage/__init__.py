@@ -10,7 +10,19 @@ Repository functions take a `Session` and never commit: the stage that calls the
         result = storage.mentions.insert_new_mentions(session, items)
 """
 
-from storage import aggregates, alerts, cases, catalog, incidents, mentions, models, runs, sources
+from storage import (
+    aggregates,
+    alerts,
+    cases,
+    catalog,
+    corrections,
+    incidents,
+    mentions,
+    models,
+    queue,
+    runs,
+    sources,
+)
 from storage.aggregates import TouchpointSummary
 from storage.base import Base, UTCDateTime
 from storage.engine import make_engine, make_session_factory
@@ -18,6 +30,7 @@ from storage.enums import (
     AlertAction,
     AlertKind,
     AlertStatus,
+    CaseEventKind,
     CaseStatus,
     CrawlRunStatus,
     DigestStatus,
@@ -25,15 +38,19 @@ from storage.enums import (
     JourneyStage,
     MentionStatus,
     SentimentLabel,
+    Severity,
     SurveyMetric,
     UserRole,
 )
 from storage.errors import (
+    CaseActionError,
+    LastAdminError,
     MigrationError,
     NaiveDatetimeError,
     StorageError,
     UnknownTouchpointError,
     UnsupportedDatabaseError,
+    UserExistsError,
 )
 from storage.mentions import InsertResult, NewMention, content_hash
 from storage.migrate import current_revision, downgrade, head_revision, upgrade
@@ -43,29 +60,35 @@ __all__ = [
     "AlertKind",
     "AlertStatus",
     "Base",
+    "CaseActionError",
+    "CaseEventKind",
     "CaseStatus",
     "CrawlRunStatus",
     "DigestStatus",
     "IncidentStatus",
     "InsertResult",
     "JourneyStage",
+    "LastAdminError",
     "MentionStatus",
     "MigrationError",
     "NaiveDatetimeError",
     "NewMention",
     "SentimentLabel",
+    "Severity",
     "StorageError",
     "SurveyMetric",
     "TouchpointSummary",
     "UTCDateTime",
     "UnknownTouchpointError",
     "UnsupportedDatabaseError",
+    "UserExistsError",
     "UserRole",
     "aggregates",
     "alerts",
     "cases",
     "catalog",
     "content_hash",
+    "corrections",
     "current_revision",
     "downgrade",
     "head_revision",
@@ -74,6 +97,7 @@ __all__ = [
     "make_session_factory",
     "mentions",
     "models",
+    "queue",
     "runs",
     "sources",
     "upgrade",

@@ -2,15 +2,17 @@
 
 The `mark_*` functions only change attributes of a claimed row; the dispatcher commits them in its own
 transactions (the `sending` mark is committed BEFORE the Slack call, so a crash after the call is
-reconciled from Slack instead of posting twice).
+reconciled from Slack instead of posting twice). A delivered alert's Slack address is where later messages
+about its mention go: `slack_thread_for_mention` finds it for case updates.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from storage._dialect import insert_for
@@ -18,6 +20,7 @@ from storage.enums import AlertAction, AlertKind, AlertStatus
 from storage.models import Alert, Incident
 
 __all__ = [
+    "SlackThread",
     "claim_due",
     "enqueue_alert",
     "list_stuck_sending",
@@ -26,6 +29,7 @@ __all__ = [
     "mark_sending",
     "mark_sent",
     "mark_suppressed",
+    "slack_thread_for_mention",
 ]
 
 
@@ -137,3 +141,44 @@ def mark_suppressed(alert: Alert, *, reason: str) -> None:
     """Held back by policy (channel budget, cooldown); kept so the digest can count what was held."""
     alert.status = AlertStatus.SUPPRESSED
     alert.last_error = reason
+
+
+@dataclass(frozen=True)
+class SlackThread:
+    """Where a mention's alert lives in Slack: replies about its case go into this thread."""
+
+    channel: str
+    channel_id: str
+    ts: str
+    incident_id: int | None
+
+
+def slack_thread_for_mention(session: Session, mention_id: int) -> SlackThread | None:
+    """The thread of the mention's delivered alert (its incident's thread when it is part of one).
+
+    None when the mention was never posted to Slack (held back, suppressed, or not yet sent).
+    """
+    stmt = (
+        select(Alert, Incident)
+        .outerjoin(Incident, Alert.incident_id == Incident.id)
+        .where(
+            Alert.mention_id == mention_id,
+            Alert.kind == AlertKind.MENTION,
+            Alert.slack_ts.is_not(None),
+            Alert.slack_channel_id.is_not(None),
+            or_(
+                Incident.id.is_(None),
+                and_(Incident.slack_ts.is_not(None), Incident.slack_channel_id.is_not(None)),
+            ),
+        )
+        .order_by(Alert.id)
+        .limit(1)
+    )
+    found = session.execute(stmt).first()
+    if found is None:
+        return None
+    alert, incident = found
+    if incident is not None and incident.slack_ts and incident.slack_channel_id:
+        return SlackThread(alert.channel, incident.slack_channel_id, incident.slack_ts, incident.id)
+    assert alert.slack_ts is not None and alert.slack_channel_id is not None
+    return SlackThread(alert.channel, alert.slack_channel_id, alert.slack_ts, None)

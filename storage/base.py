@@ -19,7 +19,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from storage.errors import NaiveDatetimeError
 
-__all__ = ["NAMING_CONVENTION", "Base", "BigId", "UTCDateTime", "utcnow"]
+__all__ = ["NAMING_CONVENTION", "Base", "BigId", "UTCDateTime", "str_enum", "utcnow"]
 
 NAMING_CONVENTION: dict[str, str] = {
     "pk": "pk_%(table_name)s",
@@ -74,6 +74,15 @@ class UTCDateTime(TypeDecorator[datetime]):
 def _enum_values(enum_class: type[enum.Enum]) -> list[str]:
     """Store members by value ('pending'), not by SQLAlchemy's default, the member name ('PENDING')."""
     return [str(member.value) for member in enum_class]
+
+
+def str_enum(enum_class: type[enum.StrEnum], *, length: int) -> Enum:
+    """The column type of a StrEnum column whose VARCHAR is not the default 32 characters long.
+
+    For a column that held plain strings before its vocabulary became an enum: same values, same width,
+    so the schema (and its migrations) stay as they were.
+    """
+    return Enum(enum_class, native_enum=False, length=length, values_callable=_enum_values)
 
 
 class Base(DeclarativeBase):

@@ -10,9 +10,9 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import ColumnElement, Subquery, and_, case, func, select, true
 from sqlalchemy.orm import Session
 
-from storage.cases import ACTIVE_STATUSES
 from storage.enums import CrawlRunStatus, JourneyStage, SentimentLabel
 from storage.models import Analysis, Case, CrawlRun, Mention, MentionTopic, Source, Topic, Touchpoint
+from storage.queue import ACTIVE_STATUSES
 
 __all__ = [
     "AGE_BUCKETS",

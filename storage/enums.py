@@ -13,6 +13,7 @@ __all__ = [
     "AlertAction",
     "AlertKind",
     "AlertStatus",
+    "CaseEventKind",
     "CaseStatus",
     "CrawlRunStatus",
     "DigestStatus",
@@ -20,6 +21,7 @@ __all__ = [
     "JourneyStage",
     "MentionStatus",
     "SentimentLabel",
+    "Severity",
     "SurveyMetric",
     "UserRole",
 ]
@@ -86,11 +88,40 @@ class AlertStatus(enum.StrEnum):
     SUPPRESSED = "suppressed"
 
 
+class Severity(enum.StrEnum):
+    """How loud an alert is (notifier's policy decides it); a case keeps its mention's level for the queue.
+
+    It lives here, below the alert policy, because the `cases.severity` column stores it: the pure policy
+    modules import this vocabulary module and nothing else from storage.
+    """
+
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
 class CaseStatus(enum.StrEnum):
     OPEN = "open"
     ACKNOWLEDGED = "acknowledged"
     RESOLVED = "resolved"
     DISMISSED = "dismissed"
+
+
+class CaseEventKind(enum.StrEnum):
+    """What happened to a case (`case_events.kind`), so the history and the Slack echo can name it.
+
+    `opened` is written when the pipeline flags a mention (`storage.cases.open_case`); every other kind is
+    an action a person takes in the review UI (`storage.cases.apply_action`).
+    """
+
+    OPENED = "opened"
+    ACKNOWLEDGE = "acknowledge"
+    REOPEN = "reopen"
+    ASSIGN = "assign"
+    NOTE = "note"
+    RESOLVE = "resolve"
+    DISMISS = "dismiss"
+    CORRECT = "correct"
 
 
 class CrawlRunStatus(enum.StrEnum):

@@ -8,7 +8,7 @@ from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage._dialect import insert_for
@@ -180,7 +180,12 @@ def list_new(session: Session, *, limit: int, now: datetime) -> list[Mention]:
     a transaction holds the database's only write lock, and holding it through a batch's model time
     starved the crawl and the dispatcher into "database is locked".
     """
-    stmt = (
+    return list(session.scalars(_unleased_new(limit=limit, now=now)))
+
+
+def _unleased_new(*, limit: int, now: datetime) -> Select[Mention]:
+    """The oldest `new` mentions whose lease (if any) ran out: what both analysis paths read."""
+    return (
         select(Mention)
         .where(
             Mention.status == MentionStatus.NEW,
@@ -189,7 +194,6 @@ def list_new(session: Session, *, limit: int, now: datetime) -> list[Mention]:
         .order_by(Mention.id)
         .limit(limit)
     )
-    return list(session.scalars(stmt))
 
 
 def lock_new(session: Session, *, mention_ids: Collection[int]) -> list[Mention]:
@@ -212,17 +216,7 @@ def claim_with_lease(
     worker claims them again. SKIP LOCKED makes concurrent claims take disjoint batches without waiting
     (SQLite ignores it; its BEGIN IMMEDIATE serialises the claims instead).
     """
-    stmt = (
-        select(Mention)
-        .where(
-            Mention.status == MentionStatus.NEW,
-            or_(Mention.lease_expires_at.is_(None), Mention.lease_expires_at < now),
-        )
-        .order_by(Mention.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    mentions = list(session.scalars(stmt))
+    mentions = list(session.scalars(_unleased_new(limit=limit, now=now).with_for_update(skip_locked=True)))
     for mention in mentions:
         mention.claimed_by = worker
         mention.lease_expires_at = now + lease

@@ -17,11 +17,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from storage.enums import UserRole
+from storage.errors import LastAdminError, UserExistsError
 from storage.models import User
 
 __all__ = [
-    "LastAdminError",
-    "UserExistsError",
     "UserRow",
     "as_row",
     "create_user",
@@ -34,14 +33,6 @@ __all__ = [
     "set_password_hash",
     "set_role",
 ]
-
-
-class UserExistsError(ValueError):
-    """A user with that name exists already."""
-
-
-class LastAdminError(ValueError):
-    """The change would leave no admin: nobody could manage accounts from the web UI any more."""
 
 
 @dataclass(frozen=True)

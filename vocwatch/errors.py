@@ -1,6 +1,24 @@
-"""The one error type the CLI turns into a single line plus a fix, instead of a traceback."""
+"""vocwatch's own error, and the map of every error the packages raise on purpose.
+
+Each package has one base error, and everything it raises on purpose derives from it; the packages below
+the composition root cannot import `vocwatch`, so there are five bases rather than one:
+
+    VocwatchError   vocwatch: config, wiring, stages, daemon, CLI; carries its own `fix`
+    CrawlError      crawlers.errors: RunSpecError, UnknownKindError, SourceNotFoundError, FeedError
+    NotifierError   notifier.errors: WeekFormatError
+    SentimentError  sentiment.errors: ModelNotFoundError, ModelFormatError, TrainSplitError
+    StorageError    storage.errors: NaiveDatetimeError, UnknownTouchpointError, UnsupportedDatabaseError,
+                    MigrationError, UserExistsError, LastAdminError, CaseActionError
+
+Each errors module draws its own tree. The CLI turns any of them into one line plus the fix
+(`vocwatch.cli.errors`, which writes the fixes for the packages' errors). Invalid arguments stay
+`ValueError`/`TypeError` (bugs keep their traceback), and the web UI's `LoginRequired`, `Forbidden` and
+`CsrfError` are how a request is answered (a redirect, a 403 page), not errors an operator sees.
+"""
 
 from __future__ import annotations
+
+__all__ = ["VocwatchError"]
 
 
 class VocwatchError(Exception):

@@ -4,17 +4,20 @@ No storage here: the caller (`vocwatch.stages.digest`) records each step in the 
 taking the next, and uses the `find_*` functions when a row says a step may have happened without
 being recorded.
 The message carries its identity in Slack message metadata (`vocwatch_digest` / `digest_key`), the chart
-in its file name, so both can be recognised in the channel history.
+in its file name, so both can be recognised in the channel history. Reading that history (and finding
+a channel's ID for it) is `notifier.slackapi`'s, shared with the alert dispatcher.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from slack_sdk import WebClient
+
+from notifier import slackapi
 
 __all__ = [
     "DIGEST_EVENT_TYPE",
@@ -23,12 +26,10 @@ __all__ = [
     "find_chart",
     "find_digest_message",
     "post_digest_message",
-    "resolve_channel_id",
     "upload_chart",
 ]
 
 DIGEST_EVENT_TYPE = "vocwatch_digest"
-_MAX_PAGES = 20
 
 
 @dataclass(frozen=True)
@@ -73,55 +74,20 @@ def upload_chart(
     return str(files[0].get("id", ""))
 
 
-def resolve_channel_id(client: WebClient, channel: str) -> str | None:
-    """The ID of a channel given by ID or by name (`#cx-digest`); None when Slack has no such channel."""
-    if channel[:1] in ("C", "G", "D") and channel.isalnum() and channel == channel.upper():
-        return channel
-    wanted = channel.lstrip("#")
-    cursor: str | None = None
-    for _ in range(_MAX_PAGES):
-        page = client.conversations_list(types="public_channel,private_channel", limit=200, cursor=cursor)
-        for item in page.get("channels") or []:
-            if item.get("name") == wanted:
-                return str(item["id"])
-        cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
-        if not cursor:
-            return None
-    return None
-
-
 def find_digest_message(client: WebClient, *, channel_id: str, key: str, oldest: datetime) -> Posted | None:
     """Our digest message for `key` in the channel history since `oldest`, if it was posted."""
-    for message in _history(client, channel_id, oldest):
-        metadata = message.get("metadata")
-        if isinstance(metadata, Mapping) and metadata.get("event_type") == DIGEST_EVENT_TYPE:
-            payload = metadata.get("event_payload")
-            if isinstance(payload, Mapping) and payload.get("digest_key") == key:
-                return Posted(ts=str(message["ts"]), channel_id=channel_id)
+    for message in slackapi.channel_history(client, channel_id, oldest=oldest):
+        payload = slackapi.metadata_payload(message, DIGEST_EVENT_TYPE)
+        if payload is not None and payload.get("digest_key") == key:
+            return Posted(ts=str(message["ts"]), channel_id=channel_id)
     return None
 
 
 def find_chart(client: WebClient, *, channel_id: str, key: str, oldest: datetime) -> str | None:
     """The ID of the digest's chart file shared in the channel since `oldest`, if it was uploaded."""
     wanted = chart_filename(key)
-    for message in _history(client, channel_id, oldest):
+    for message in slackapi.channel_history(client, channel_id, oldest=oldest):
         for shared in message.get("files") or []:
             if isinstance(shared, Mapping) and shared.get("name") == wanted:
                 return str(shared["id"])
     return None
-
-
-def _history(client: WebClient, channel_id: str, oldest: datetime) -> Iterator[Mapping[str, Any]]:
-    cursor: str | None = None
-    for _ in range(_MAX_PAGES):
-        page = client.conversations_history(
-            channel=channel_id,
-            oldest=f"{oldest.timestamp():.6f}",
-            include_all_metadata=True,
-            limit=200,
-            cursor=cursor,
-        )
-        yield from page.get("messages") or []
-        cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
-        if not page.get("has_more") or not cursor:
-            return

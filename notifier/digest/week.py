@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from notifier.errors import WeekFormatError
+
 __all__ = ["IsoWeek"]
 
 _PATTERN = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -24,11 +26,14 @@ class IsoWeek:
 
     @classmethod
     def parse(cls, text: str) -> IsoWeek:
-        """`2026-W47` → IsoWeek(2026, 47); anything else raises ValueError naming the expected form."""
+        """`2026-W47` → IsoWeek(2026, 47); anything else, or a week the year lacks, raises WeekFormatError."""
         match = _PATTERN.match(text.strip())
         if match is None:
-            raise ValueError(f"week {text!r} is not of the form YYYY-Www, e.g. 2026-W47")
-        return cls(int(match.group(1)), int(match.group(2)))
+            raise WeekFormatError(f"week {text!r} is not of the form YYYY-Www, e.g. 2026-W47")
+        try:
+            return cls(int(match.group(1)), int(match.group(2)))
+        except ValueError as problem:  # week 00, or week 53 of a 52-week year
+            raise WeekFormatError(f"week {text!r} does not exist ({problem})") from None
 
     @classmethod
     def containing(cls, day: date) -> IsoWeek:

@@ -9,8 +9,8 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, SmallInteger, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from storage.base import Base, BigId, utcnow
-from storage.enums import CaseStatus, SentimentLabel
+from storage.base import Base, BigId, str_enum, utcnow
+from storage.enums import CaseEventKind, CaseStatus, SentimentLabel, Severity
 from storage.models.mentions import Mention
 from storage.models.users import User
 
@@ -18,8 +18,9 @@ from storage.models.users import User
 class Case(Base):
     """A flagged mention in the review queue; `mention_id` is unique so a mention is flagged at most once.
 
-    `severity_order` is the severity's position in the queue (critical 0, warning 1, info 2, other 9), so
-    that "most severe, then oldest first" is one ascending index a page can walk and stop. The
+    `severity_order` is the severity's position in the queue (`storage.queue.SEVERITY_ORDER`: critical 0,
+    warning 1, info 2), so that "most severe, then oldest first" is one ascending index a page can walk and
+    stop. The
     `corrected_*` columns are the CX staff's labels, the ground truth for evaluation.
     """
 
@@ -35,7 +36,7 @@ class Case(Base):
     mention_id: Mapped[int] = mapped_column(BigId, ForeignKey("mentions.id"), unique=True)
     status: Mapped[CaseStatus] = mapped_column(default=CaseStatus.OPEN)
     reason: Mapped[str] = mapped_column(String(64))
-    severity: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[Severity] = mapped_column(str_enum(Severity, length=16))
     severity_order: Mapped[int] = mapped_column(SmallInteger, default=9, server_default="9")
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -62,7 +63,7 @@ class CaseEvent(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[CaseEventKind]
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -2,30 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
 from sqlalchemy.engine import make_url
 
-pytestmark = pytest.mark.integration
-
-
-def vocwatch(
-    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "vocwatch", *args],
-        cwd=cwd,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+from tests.support.cli import vocwatch
 
 
 def test_init_writes_a_private_config_and_creates_a_migrated_database(tmp_path: Path) -> None:
@@ -61,7 +43,6 @@ def test_bad_config_is_one_line_with_the_fix_and_no_traceback(tmp_path: Path) ->
     assert lines[1].startswith("fix:")
 
 
-@pytest.mark.model
 def test_demo_runs_offline_end_to_end_and_alerts_the_negative_mentions(
     tmp_path: Path, default_model_dir: Path
 ) -> None:
@@ -96,7 +77,6 @@ def test_demo_runs_offline_end_to_end_and_alerts_the_negative_mentions(
     assert "Mentions per touchpoint" in result.stdout
 
 
-@pytest.mark.postgres
 def test_init_never_prints_the_database_password(tmp_path: Path, migrated_postgres_url: str) -> None:
     # Trust auth accepts any password, so the secret travels the real connection path.
     url = make_url(migrated_postgres_url).set(password="s3cret-pw")

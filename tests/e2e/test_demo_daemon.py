@@ -7,11 +7,7 @@ import re
 import sqlite3
 from pathlib import Path
 
-import pytest
-
-from tests.e2e.test_cli import vocwatch
-
-pytestmark = [pytest.mark.integration, pytest.mark.model]
+from tests.support.cli import vocwatch
 
 
 def test_demo_daemon_alerts_an_incident_one_spike_and_a_dark_source(

@@ -5,11 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-import pytest
-
-from tests.e2e.test_cli import vocwatch
-
-pytestmark = pytest.mark.integration
+from tests.support.cli import vocwatch
 
 
 def test_digest_of_an_empty_database_writes_html_and_csv(tmp_path: Path) -> None:
@@ -42,7 +38,6 @@ def test_digest_errors_are_one_line_with_the_fix(tmp_path: Path) -> None:
     assert "error: no demo database at" in no_demo.stderr and "run `vocwatch demo` first" in no_demo.stderr
 
 
-@pytest.mark.model
 def test_digest_after_the_demo_posts_blocks_and_chart_to_the_fake_slack_and_writes_html(
     tmp_path: Path, default_model_dir: Path
 ) -> None:

@@ -21,10 +21,8 @@ from playwright.sync_api import Page, expect
 import storage
 from storage.enums import CaseStatus
 from storage.models import Case
-from tests.integration.web.seed import PASSWORD, Seeded, seed_queue
+from tests.support.web_seed import PASSWORD, Seeded, seed_queue
 from vocwatch.web import WebConfig, create_app
-
-pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 
 @dataclass(frozen=True)

@@ -11,14 +11,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-import pytest
-
 import storage
 from storage.cases import CaseAction
-from tests.e2e.test_cli import vocwatch
-from tests.integration.web.seed import NOW, seed_queue
-
-pytestmark = pytest.mark.integration
+from tests.support.cli import vocwatch
+from tests.support.web_seed import NOW, seed_queue
 
 
 def _env(tmp_path: Path) -> dict[str, str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from pydantic import SecretStr
 
 import storage
@@ -17,8 +16,6 @@ from vocwatch.testing.fakeslack import FakeSlackServer
 from vocwatch.testing.localsite import LocalSite
 from vocwatch.topics import taxonomy
 from vocwatch.wiring import App, build_app
-
-pytestmark = [pytest.mark.integration, pytest.mark.model]
 
 FEEDS = Path(__file__).parent.parent / "data" / "pipeline"
 NEGATIVE_TITLES = {"Globex lost my parcel and nobody helps", "质量太差了"}

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,26 +20,16 @@ from sqlalchemy import select, text
 import storage
 from storage import models
 from tests.support.models import LABELLED_REVIEWS
+from tests.support.waiting import wait_until
 from vocwatch.daemon.scheduler import JOBSTORE_TABLE, desired_jobs, make_scheduler, sync_jobs
 from vocwatch.settings import Settings, SourceSettings, load_settings
 from vocwatch.testing.fakeslack import FakeSlackServer
 from vocwatch.testing.localsite import LocalSite, Reply
 from vocwatch.wiring import build_app
 
-pytestmark = pytest.mark.integration
-
 NEGATIVE_TEXTS = [text for label, text in LABELLED_REVIEWS if label == "negative"][:4]
 POSITIVE_TEXTS = [text for label, text in LABELLED_REVIEWS if label == "positive"][:2]
 STOP_TIMEOUT_S = 20.0
-
-
-def wait_until(condition: Callable[[], bool], *, timeout_s: float, what: str) -> None:
-    """Poll `condition` every 0.1 s until it holds; fail with `what` after `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}")
-        time.sleep(0.1)
 
 
 def write_config(path: Path, *, db: Path, slack: FakeSlackServer, model_dir: Path, heads_dir: Path) -> Path:
@@ -149,6 +139,8 @@ def add_mentions(db: Path, texts: list[str]) -> datetime:
     return now
 
 
+@pytest.mark.slow  # the daemon as a subprocess, stopped, restarted and waited for
+@pytest.mark.timing  # asserts how fast the daemon stops: not beside the parallel run's load
 def test_daemon_runs_jobs_alerts_slack_stops_on_sigterm_and_does_not_stampede_on_restart(
     tmp_path: Path,
     fake_slack: FakeSlackServer,
@@ -292,6 +284,7 @@ def test_stored_jobs_keep_their_next_run_and_follow_config_changes(db_url: str) 
     assert after["crawl:forum"] == first["crawl:forum"]
 
 
+@pytest.mark.slow  # the daemon as a subprocess, stopped, restarted and waited for
 def test_daemon_crawls_each_source_and_alerts_ops_once_when_one_fails(
     tmp_path: Path,
     fake_slack: FakeSlackServer,
@@ -351,6 +344,8 @@ touchpoint = "product"
     assert sources and set(sources) == {"brand"}
 
 
+@pytest.mark.slow  # the daemon as a subprocess, stopped, restarted and waited for
+@pytest.mark.timing  # asserts how fast the daemon stops: not beside the parallel run's load
 def test_sigterm_during_a_hanging_crawl_stops_the_crawl_and_the_daemon_at_once(
     tmp_path: Path,
     fake_slack: FakeSlackServer,

@@ -14,8 +14,6 @@ from storage import models
 from storage.enums import AlertKind, CrawlRunStatus, JourneyStage
 from vocwatch.stages import check_source_health
 
-pytestmark = pytest.mark.integration
-
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 

@@ -12,11 +12,9 @@ from pathlib import Path
 import pytest
 
 import storage
-from tests.integration.crawlers.crawling import SOURCE, CrawlDb, make_crawl_db, run_crawl, runspec
+from tests.support.crawling import SOURCE, CrawlDb, make_crawl_db, run_crawl, runspec
 from tests.support.sites import DATA_DIR, LocalSite, serve_page_case
 from vocwatch.stages.ledger import SourceStatus, source_ledger
-
-pytestmark = pytest.mark.integration
 
 REPO_ROOT = DATA_DIR.parents[1]
 
@@ -35,6 +33,7 @@ def site() -> Iterator[LocalSite]:
     site.stop()  # a second stop is harmless
 
 
+@pytest.mark.slow  # the second crawl waits out a connection refused by the stopped server
 def test_source_goes_dark_after_its_server_stops(crawl_db: CrawlDb, site: LocalSite, tmp_path: Path) -> None:
     url = serve_page_case(site, DATA_DIR / "pages" / "rss" / "news-rss20")
     spec = runspec(crawl_db, [url], retry_times=0)

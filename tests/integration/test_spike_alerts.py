@@ -16,8 +16,6 @@ from storage import models
 from storage.enums import AlertKind, JourneyStage, MentionStatus, SentimentLabel
 from vocwatch.stages import check_spikes
 
-pytestmark = pytest.mark.integration
-
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 HOUR_RULE = SpikeRule(name="1h", window=timedelta(hours=1), baseline_bins=12)
 _ids = itertools.count()

@@ -17,8 +17,6 @@ from storage import MentionStatus, SurveyMetric, models
 from vocwatch.errors import VocwatchError
 from vocwatch.stages.surveys import import_survey
 
-pytestmark = pytest.mark.integration
-
 SURVEYS = Path(__file__).resolve().parents[1] / "data" / "surveys"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

@@ -9,11 +9,8 @@ before the suite-wide `clean_environ` fixture hides every `VOCWATCH_*` variable 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
-
-from tests.support.models import fit_test_head
 
 LONG = os.environ.get("VOCWATCH_LONG_TESTS") == "1"
 # The load test's size in long runs (the issue's 100,000 by default); a smaller machine may lower it.
@@ -30,9 +27,3 @@ def long_run() -> bool:
 def load_mentions() -> int:
     """Mentions the load test pushes through the pipeline: 400 by default, the long size on request."""
     return LONG_LOAD_MENTIONS if LONG else 400
-
-
-@pytest.fixture(scope="session")
-def tiny_heads_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A sentiment head on the tiny random model: analysis is real code and fast, its labels meaningless."""
-    return fit_test_head(tiny_model_dir, tmp_path_factory.mktemp("tiny-heads"))

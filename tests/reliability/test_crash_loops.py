@@ -33,17 +33,17 @@ from sqlalchemy import func, select
 
 import storage
 from storage import models
-from tests.integration.crawlers.crawling import REPO_ROOT, CrawlDb, make_crawl_db, run_crawl, runspec
-from tests.integration.scale.conftest import model_toml, seed_mentions, write_config
-from tests.integration.test_dispatcher_crash import DRIVER, STUCK_AFTER_S, SlowSlack, outstanding
-from tests.reliability.feeds import entry_id, paged_feed
-from tests.support.faults import Fault, FaultKind, FaultServer, wait_until
+from tests.support.crawling import CrawlDb, make_crawl_db, run_crawl, runspec
+from tests.support.dispatch_crash import DRIVER, STUCK_AFTER_S, SlowSlack, outstanding
+from tests.support.faults import Fault, FaultKind, FaultServer
+from tests.support.feeds import entry_id, paged_feed
+from tests.support.paths import REPO_ROOT
 from tests.support.processes import Process
+from tests.support.scaleout import model_toml, seed_mentions, write_config
+from tests.support.waiting import wait_until
 from vocwatch.settings import load_settings
 from vocwatch.stages import analyze
 from vocwatch.wiring import build_app
-
-pytestmark = pytest.mark.integration
 
 PAGES, PER_PAGE = 30, 10  # 300 entries; the store pipeline commits every 50 items
 

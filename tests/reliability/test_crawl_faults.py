@@ -15,11 +15,9 @@ from collections.abc import Iterator
 import pytest
 
 from storage import CrawlRunStatus
-from tests.integration.crawlers.crawling import CrawlDb, make_crawl_db, run_crawl, runspec
-from tests.reliability.feeds import atom_page, entry_id
+from tests.support.crawling import CrawlDb, make_crawl_db, run_crawl, runspec
 from tests.support.faults import Fault, FaultKind, FaultServer
-
-pytestmark = pytest.mark.integration
+from tests.support.feeds import atom_page, entry_id
 
 PER_FEED = 3
 # feed name -> (fault, times it is injected; None: every request)

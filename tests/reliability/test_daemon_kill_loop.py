@@ -62,9 +62,8 @@ from notifier.dispatcher import METADATA_EVENT_TYPE, Dispatcher
 from notifier.policy import mention_dedup_key
 from storage import models
 from storage.enums import AlertAction, AlertStatus, MentionStatus, SentimentLabel
-from tests.integration.notifier._alerting import Clock, alert
-from tests.integration.scale.conftest import WATCHES_ONLY_DAEMON, write_config
-from tests.reliability.daemon_kill import (
+from tests.support.alerting import Clock, alert
+from tests.support.daemon_kill import (
     DaemonProcess,
     GrowingFeed,
     InFlightSlack,
@@ -73,15 +72,15 @@ from tests.reliability.daemon_kill import (
     tagged_crawls,
     write_daemon_config,
 )
-from tests.support.faults import Fault, FaultKind, FaultServer, wait_until
+from tests.support.faults import Fault, FaultKind, FaultServer
+from tests.support.scaleout import WATCHES_ONLY_DAEMON, write_config
+from tests.support.waiting import wait_until
 from vocwatch import stages
 from vocwatch.daemon.leader import SCHEDULER_LOCK_KEY
 from vocwatch.daemon.scheduler import JOBSTORE_TABLE, desired_jobs
 from vocwatch.settings import load_settings
 from vocwatch.testing.fakeslack import FakeSlackServer
 from vocwatch.wiring import build_app
-
-pytestmark = pytest.mark.integration
 
 PHASES = ("startup", "crawl", "analysis", "dispatch")
 # The default (CI) run aims one kill at each phase whose timing the test controls. A dispatch kill needs
@@ -377,6 +376,7 @@ def job_ids(database_url: str) -> list[str]:
         engine.dispose()
 
 
+@pytest.mark.timing  # asserts how fast the last daemon stops: not beside the parallel run's load
 def test_killing_the_daemon_again_and_again_loses_nothing_and_does_nothing_twice(
     tmp_path: Path,
     migrated_sqlite_url: str,
@@ -512,7 +512,6 @@ def _lock_holders(conninfo: str) -> set[int]:
     return {int(pid) for (pid,) in rows}
 
 
-@pytest.mark.postgres
 def test_a_daemon_restarted_after_sigkill_leads_again_on_postgresql(
     tmp_path: Path, migrated_postgres_url: str, loop_tag: str, long_run: bool
 ) -> None:

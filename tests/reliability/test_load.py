@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import TypeVar
 
 import psutil
-import pytest
 from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
@@ -34,17 +33,15 @@ from sqlalchemy.exc import DBAPIError
 import storage
 from storage import models
 from storage.enums import AlertAction, AlertStatus
-from tests.integration.crawlers.crawling import REPO_ROOT
-from tests.reliability.feeds import entry_id
 from tests.support.faults import FaultServer
+from tests.support.feeds import entry_id
 from tests.support.models import LABELLED_REVIEWS
+from tests.support.paths import REPO_ROOT
 from vocwatch import stages
 from vocwatch.daemon.crawl import make_runspec
 from vocwatch.settings import SlackSettings, SourceSettings, load_settings
 from vocwatch.testing.fakeslack import FakeSlackServer, RecordedRequest
 from vocwatch.wiring import App, build_app
-
-pytestmark = [pytest.mark.integration]
 
 PER_PAGE = 500
 MAX_PINGS_PER_HOUR = 10

@@ -37,15 +37,16 @@ from sqlalchemy import func, select
 
 import storage
 from storage import models
-from tests.integration.crawlers.crawling import REPO_ROOT, SOURCE, Crawl, make_crawl_db, run_crawl, runspec
-from tests.integration.scale.conftest import model_toml, seed_mentions, write_config
-from tests.reliability.feeds import entry_id, paged_feed
-from tests.support.faults import wait_until
+from tests.support.crawling import SOURCE, Crawl, make_crawl_db, run_crawl, runspec
+from tests.support.feeds import entry_id, paged_feed
+from tests.support.paths import REPO_ROOT
 from tests.support.processes import Process
+from tests.support.scaleout import model_toml, seed_mentions, write_config
 from tests.support.service_postgres import PrivatePostgres, free_port, private_postgres
 from tests.support.service_redis import PrivateRedis, private_redis
 from tests.support.service_site import GatedSite
 from tests.support.service_sqlite import database_path, scalar, with_busy_timeout, write_lock
+from tests.support.waiting import wait_until
 from vocwatch import stages
 from vocwatch.cli import main
 from vocwatch.daemon.crawl import CrawlOutcome, run_crawl_worker
@@ -53,8 +54,6 @@ from vocwatch.daemon.worker import WorkerTotals, run_analysis_worker
 from vocwatch.errors import VocwatchError
 from vocwatch.settings import load_settings
 from vocwatch.wiring import build_app
-
-pytestmark = pytest.mark.integration
 
 FEED, PAGES, PER_PAGE = "forum", 3, 50  # 50 = VOCWATCH_STORE_BATCH_SIZE: one committed batch per page
 SEEDED = 40  # mentions waiting for analysis in the analysis tests
@@ -423,7 +422,7 @@ def test_analysis_on_a_locked_sqlite_database_fails_with_one_line_and_a_worker_r
 # -- 2. PostgreSQL restarted under analysis workers and a crawl --------------------------------------------
 
 
-@pytest.mark.postgres
+@pytest.mark.postgres  # its own server (`postgres` fixture): no fixture rule in tests/conftest.py sees it
 def test_a_postgres_restart_mid_run_is_survived_by_analysis_workers_and_the_next_crawl(
     postgres: PrivatePostgres,
     tmp_path: Path,

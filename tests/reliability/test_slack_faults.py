@@ -23,8 +23,6 @@ from storage.enums import AlertKind, AlertStatus
 from tests.support.faults import Fault, FaultKind, FaultServer
 from vocwatch.testing.fakeslack import FakeSlackServer
 
-pytestmark = pytest.mark.integration
-
 ALERTS = 4
 POST = "/api/chat.postMessage"
 ROUNDS = 40

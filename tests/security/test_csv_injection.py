@@ -16,7 +16,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from notifier.digest import DigestOptions, MixEffect, TouchpointRow, WeeklyDigest, render_csv
-from tests.security.hostile import HOSTILE_STRINGS, hostile_text
+from tests.support.hostile import HOSTILE_STRINGS, hostile_text
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 

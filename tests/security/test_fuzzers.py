@@ -149,6 +149,7 @@ def test_every_parser_family_has_a_harness_with_seeds() -> None:
         assert any(corpus_of(harness).iterdir()), f"{harness.stem} has no seed corpus"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("harness", [h.stem for h in HARNESSES])
 def test_fuzzer_executes_inputs_beyond_its_seeds_without_a_crash(
     harness: str, fuzz_runs: dict[str, FuzzRun]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime
 
-import pytest
 from hypothesis import given, settings
 from sqlalchemy import select
 
@@ -21,7 +20,7 @@ from crawlers.extensions import SourceRecord
 from crawlers.items import MentionItem
 from crawlers.pipelines import to_new_mention
 from storage import models
-from tests.security.hostile import HOSTILE_STRINGS, hostile_text, storable_problems
+from tests.support.hostile import HOSTILE_STRINGS, hostile_text, storable_problems
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 POISON = "a\x00b \ud800 <!channel> =cmd|' /C calc'!A0 \u202e"
@@ -50,7 +49,6 @@ def test_every_mapped_string_is_storable(value: str) -> None:
     assert not storable_problems(dataclasses.asdict(row))
 
 
-@pytest.mark.integration
 def test_a_batch_with_poisoned_values_is_stored_whole(db_url: str) -> None:
     engine = storage.make_engine(db_url)
     sessions = storage.make_session_factory(engine)

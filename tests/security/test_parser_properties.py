@@ -36,10 +36,12 @@ from crawlers.parsing.reviews import read_reviews
 from crawlers.parsing.rss import read_feed
 from crawlers.parsing.survey import METRIC_SCALES, parse_survey
 from crawlers.parsing.text import clean_text
-from tests.security.hostile import HOSTILE_STRINGS, hostile_text, json_values, mutated_json
+from tests.support.hostile import HOSTILE_STRINGS, hostile_text, json_values, mutated_json
 
 PAGES = Path(__file__).resolve().parents[1] / "data" / "pages"
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+pytestmark = pytest.mark.slow  # fuzzing by property: hundreds of generated inputs per parser
 # pytest-twisted (installed for the crawl tests) rewraps a @given test per parametrised item, which
 # breaks on the second item: parameters are drawn by hypothesis instead (`st.sampled_from`).
 PROPERTY = settings(

@@ -19,15 +19,13 @@ from sqlalchemy.engine import make_url
 
 import storage
 from storage.enums import AlertKind
-from tests.e2e.test_cli import vocwatch
-from tests.integration.crawlers.crawling import make_crawl_db, run_crawl, runspec
-from tests.reliability.feeds import atom_page
+from tests.support.cli import vocwatch
+from tests.support.crawling import make_crawl_db, run_crawl, runspec
 from tests.support.faults import FaultServer
+from tests.support.feeds import atom_page
 from vocwatch.config_file import exposed_secrets_warning, secret_keys
 from vocwatch.settings import load_settings
 from vocwatch.testing.fakeslack import FakeSlackServer
-
-pytestmark = pytest.mark.integration
 
 TOKEN = "xoxb-SECRET-7f3a9c-TOKEN"
 DB_PASSWORD = "SECRET-db-pw-91d2"
@@ -86,7 +84,6 @@ def enqueue_alert(url: str, key: str) -> None:
     engine.dispose()
 
 
-@pytest.mark.postgres
 def test_dispatch_at_debug_level_never_prints_a_secret_on_success_or_failure(
     migrated_postgres_url: str, tmp_path: Path
 ) -> None:
@@ -108,7 +105,6 @@ def test_dispatch_at_debug_level_never_prints_a_secret_on_success_or_failure(
     assert_no_secret(working.stdout + working.stderr)
 
 
-@pytest.mark.postgres
 def test_an_unreachable_database_error_names_the_problem_not_the_password(
     postgres_admin_url: str, tmp_path: Path
 ) -> None:
@@ -124,7 +120,6 @@ def test_an_unreachable_database_error_names_the_problem_not_the_password(
     assert_no_secret(result.stdout + result.stderr)
 
 
-@pytest.mark.postgres
 def test_a_crawl_at_debug_level_never_logs_the_database_password_or_keys(migrated_postgres_url: str) -> None:
     url = with_password(migrated_postgres_url)
     db = make_crawl_db(url)

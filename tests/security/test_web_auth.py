@@ -49,13 +49,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage import users
-from storage.cases import DISMISS_REASONS, RESOLVE_REASONS
+from storage.cases import CASE_ACTIONS, DISMISS_REASONS, RESOLVE_REASONS
 from storage.enums import CaseStatus, UserRole
 from storage.models import Case, CaseEvent, Mention, MentionTopic, Source, Topic, Touchpoint, User
-from tests.integration.web.conftest import csrf_of
-from tests.integration.web.seed import NOW, PASSWORD
-from tests.security.hostile import HOSTILE_STRINGS, hostile_text
-from tests.security.webprobe import (
+from tests.support.db import DB_BACKENDS
+from tests.support.hostile import HOSTILE_STRINGS, hostile_text
+from tests.support.web_client import csrf_of
+from tests.support.web_seed import NOW, PASSWORD
+from tests.support.webprobe import (
     SECRET_KEY,
     UI,
     Endpoint,
@@ -70,12 +71,10 @@ from tests.security.webprobe import (
     session_cookie,
     snapshot,
 )
-from tests.support.db import DB_BACKENDS
 from vocwatch.cli.review import web_config
 from vocwatch.settings import Settings, SlackSettings, WebSettings
 from vocwatch.web import WebConfig, create_app
 from vocwatch.web.app import SESSION_COOKIE
-from vocwatch.web.casework import ACTIONS
 from vocwatch.web.headers import CONTENT_SECURITY_POLICY
 from vocwatch.web.login import login_failed_message
 from vocwatch.web.passwords import hash_password
@@ -83,8 +82,6 @@ from vocwatch.wiring import App, build_app
 
 if TYPE_CHECKING:
     from httpx2 import Response  # what Starlette's TestClient returns
-
-pytestmark = pytest.mark.integration
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ALL_METHODS = ("GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE")
@@ -258,7 +255,7 @@ def _case_actions(ui: UI) -> list[dict[str, str]]:
         "dismiss": {"reason": DISMISS_REASONS[0]},
         "correct": {"label": "positive", "topics_shown": "1", "topics": "billing", "touchpoint": "support"},
     }
-    assert set(forms) == set(ACTIONS), "a new case action: add a valid form for it here"
+    assert set(forms) == set(CASE_ACTIONS), "a new case action: add a valid form for it here"
     return [{"action": kind, **fields} for kind, fields in forms.items()]
 
 
@@ -539,7 +536,7 @@ def test_lockout_backs_off_and_looks_like_an_unknown_name(ui: UI) -> None:
 
 @dataclass(frozen=True)
 class CaseFacts:
-    """One case as the queue filters see it, read straight from the tables (not via storage.cases)."""
+    """One case as the queue filters see it, read straight from the tables (not via storage.queue)."""
 
     id: int
     status: CaseStatus

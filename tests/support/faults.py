@@ -31,7 +31,6 @@ import http.client
 import socket
 import struct
 import threading
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -41,7 +40,7 @@ from urllib.parse import urlsplit
 
 from vocwatch.testing.background_server import BackgroundServer
 
-__all__ = ["Fault", "FaultKind", "FaultServer", "Hit", "wait_until"]
+__all__ = ["Fault", "FaultKind", "FaultServer", "Hit"]
 
 _CHUNK = 64 * 1024
 _PORTAL = b"<!doctype html><html><head><title>Wi-Fi login</title></head><body>Please log in</body></html>"
@@ -311,12 +310,3 @@ class _Handler(BaseHTTPRequestHandler):
         self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.close_connection = True
         self.connection.close()
-
-
-def wait_until(condition: Any, *, timeout_s: float, what: str, step_s: float = 0.02) -> None:
-    """Poll `condition()` until true; AssertionError naming `what` after `timeout_s` (a bound, no timing)."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-        time.sleep(step_s)

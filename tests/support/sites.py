@@ -17,11 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.paths import DATA_DIR
 from vocwatch.testing.localsite import LocalSite, RecordedRequest, Reply
 
 __all__ = ["DATA_DIR", "LocalSite", "RecordedRequest", "Reply", "local_site", "plain_site", "serve_page_case"]
-
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 
 
 def serve_page_case(site: LocalSite, case_dir: Path) -> str:

@@ -14,11 +14,12 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
 
 import storage
 from vocwatch import stages
+from vocwatch.cli.errors import REPORTED, report
 from vocwatch.config_file import write_example_config
 from vocwatch.daemon.crawl import make_runspec, run_crawl, run_crawl_worker
 from vocwatch.errors import VocwatchError
@@ -575,27 +576,18 @@ def export(
 
 
 def main() -> None:
-    """Console-script entry point: VocwatchError becomes one line plus the fix, unless --debug."""
+    """Console-script entry point: a package's error, or a database that is down or locked, becomes one
+    line plus the fix (`vocwatch.cli.errors`), unless --debug; anything else is a bug and keeps its traceback.
+
+    The lines are printed as text, not Rich markup: a message may quote "[sources.NAME]" or a customer's
+    text, which markup would swallow or choke on.
+    """
     try:
         app()
-    except VocwatchError as exc:
+    except REPORTED as exc:
         if _state.debug:
             raise
-        err_console.print(f"[red]error:[/red] {exc.message}", highlight=False)
-        if exc.fix:
-            err_console.print(f"[yellow]fix:[/yellow] {exc.fix}", highlight=False)
-        sys.exit(1)
-    except OperationalError as exc:  # unreachable, restarting or locked: one line and the fix, too
-        if _state.debug:
-            raise
-        locked = storage.engine.is_transient_error(exc) and "sqlite" in type(exc.orig).__module__
-        fix = (
-            "another process holds the SQLite write lock: retry (database_url ?timeout=SECONDS sets the wait)"
-            if locked
-            else "check that the database in database_url is running and reachable, then retry"
-        )
-        err_console.print(
-            f"[red]error:[/red] database unavailable: {storage.engine.describe_error(exc)}", highlight=False
-        )
-        err_console.print(f"[yellow]fix:[/yellow] {fix}", highlight=False)
+        told = report(exc)
+        err_console.print(f"[red]error:[/red] {escape(told.error)}", highlight=False)
+        err_console.print(f"[yellow]fix:[/yellow] {escape(told.fix)}", highlight=False)
         sys.exit(1)

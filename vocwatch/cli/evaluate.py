@@ -27,9 +27,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import sentiment
 from sentiment.corpora import read_eval_jsonl
-from sentiment.errors import ModelFormatError
+from sentiment.errors import ModelFormatError, TrainSplitError
 from sentiment.evaluation import LABELS, Scores, predict, score
-from sentiment.reference import TFIDF_LR, TrainSplitError, frozen_e5_lr
+from sentiment.reference import TFIDF_LR, frozen_e5_lr
 from sentiment.report import (
     DEV_SETS,
     SetResult,
@@ -42,7 +42,7 @@ from sentiment.report import (
 )
 from sentiment.speed import measure
 from sentiment.types import SentimentLabel
-from storage.cases import list_corrections
+from storage.corrections import list_corrections
 from vocwatch.errors import VocwatchError
 
 

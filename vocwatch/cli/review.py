@@ -14,12 +14,11 @@ from typing import TextIO
 
 from sqlalchemy.orm import Session, sessionmaker
 
-import storage
 from sentiment.corpora import Example
 from sentiment.types import SentimentLabel
-from storage import cases, users
+from storage import corrections, users
 from storage.enums import UserRole
-from storage.users import UserExistsError, UserRow
+from storage.users import UserRow
 from vocwatch.errors import VocwatchError
 from vocwatch.settings import Settings
 from vocwatch.web import LockoutPolicy, WebConfig
@@ -82,7 +81,10 @@ def serve(
 
 
 def add_user(built: App, username: str, password: str, role: UserRole) -> UserRow:
-    """Create an account; the password is hashed with argon2id here and never stored or logged."""
+    """Create an account; the password is hashed with argon2id here and never stored or logged.
+
+    A taken name raises `storage.errors.UserExistsError`, which `vocwatch.cli.errors` reports with its fix.
+    """
     username = username.strip()
     if not username:
         raise VocwatchError("the username is empty", fix="pass a name: vocwatch users add NAME --role agent")
@@ -90,23 +92,20 @@ def add_user(built: App, username: str, password: str, role: UserRole) -> UserRo
         raise VocwatchError(
             f"the password is shorter than {MIN_PASSWORD_LENGTH} characters", fix="choose a longer password"
         )
-    try:
-        with built.sessions.begin() as session:
-            return users.create_user(
-                session,
-                username=username,
-                password_hash=hash_password(password),
-                role=role,
-                now=datetime.now(UTC),
-            )
-    except UserExistsError as exc:
-        raise VocwatchError(str(exc), fix="pick another name") from exc
+    with built.sessions.begin() as session:
+        return users.create_user(
+            session,
+            username=username,
+            password_hash=hash_password(password),
+            role=role,
+            now=datetime.now(UTC),
+        )
 
 
 def export_corrections(built: App, out: TextIO) -> int:
     """Write corrected cases as JSONL to `out`; returns the number of lines."""
     with built.sessions.begin() as session:
-        rows = storage.cases.list_corrections(session)
+        rows = corrections.list_corrections(session)
     out.writelines(correction_lines(rows))
     return len(rows)
 
@@ -130,7 +129,7 @@ def corrections_for_training(sessions: sessionmaker[Session]) -> list[Example]:
     sentiment label and are left out.
     """
     with sessions() as session:
-        rows = cases.list_corrections(session)
+        rows = corrections.list_corrections(session)
     return [
         Example(id=f"case-{row.case_id}", text=row.text, label=SentimentLabel(row.label))
         for row in rows

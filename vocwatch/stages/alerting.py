@@ -36,7 +36,7 @@ from notifier.incidents import (
     match_incident,
     sentiment_trend,
 )
-from notifier.policy import ReviewThresholds, Severity, decide_mention_alert, review_reason
+from notifier.policy import ReviewThresholds, decide_mention_alert, review_reason
 from notifier.routing import RouteMode, RouteRule, RouteTarget, route_channels
 from notifier.severity import MentionSignals, SeverityKnobs, SeverityScore, score_severity
 from storage import models
@@ -100,7 +100,7 @@ class AlertRules:
                     topics=tuple(route.topics),
                     sources=tuple(route.sources),
                     languages=tuple(route.languages),
-                    min_severity=Severity(route.min_severity) if route.min_severity else None,
+                    min_severity=route.min_severity,
                 )
                 for route in alerts.routes
             ),

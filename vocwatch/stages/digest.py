@@ -25,11 +25,11 @@ from sqlalchemy.orm import Session, sessionmaker
 import storage
 import storage.digests as queries
 from notifier import digest as render
+from notifier import slackapi
 from notifier.digest import format as render_format
 from notifier.digest import slack as digest_slack
 from notifier.digest.build import rank_topics
 from notifier.digest.week import IsoWeek
-from notifier.dispatcher import PERMANENT_CHANNEL_ERRORS
 from storage.enums import DigestStatus, JourneyStage
 from storage.models import Digest
 from vocwatch.errors import VocwatchError
@@ -230,7 +230,7 @@ def post_digest(
         if ts is None or channel_id is None:
             found = None
             if previous_claim is not None:  # an earlier attempt may have posted before it died
-                known = channel_id or digest_slack.resolve_channel_id(client, channel)
+                known = channel_id or slackapi.resolve_channel_id(client, channel)
                 if known is not None:
                     found = digest_slack.find_digest_message(client, channel_id=known, key=key, oldest=oldest)
             reconciled += found is not None
@@ -283,9 +283,8 @@ def _describe(err: SlackApiError | OSError) -> tuple[str, bool]:
     """The error as one line, and whether retrying cannot fix it (a missing channel, a bad token)."""
     if isinstance(err, OSError):
         return f"connection error: {err}", False
-    data = err.response.data
-    code = str(data.get("error") or "unknown_error") if isinstance(data, dict) else "unknown_error"
-    return f"Slack error: {code}", code in PERMANENT_CHANNEL_ERRORS
+    permanent = slackapi.classify_error(err) is slackapi.ErrorKind.SETUP
+    return f"Slack error: {slackapi.error_code(err)}", permanent
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from storage import users
 from storage.enums import UserRole
-from storage.users import LastAdminError, UserExistsError, UserRow
+from storage.errors import LastAdminError, UserExistsError
+from storage.users import UserRow
 from vocwatch.web.config import WebConfig
 from vocwatch.web.params import RowId
 from vocwatch.web.passwords import hash_password

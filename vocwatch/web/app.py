@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.middleware.sessions import SessionMiddleware
 
-from storage.cases import CaseActionError
+from storage.errors import CaseActionError
 from vocwatch.web import admin, casework, dashboard, export, login, queue
 from vocwatch.web.config import WebConfig
 from vocwatch.web.errorpage import ErrorPageMiddleware

@@ -9,8 +9,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from storage import cases, users
-from storage.cases import DISMISS_REASONS, RESOLVE_REASONS, CaseAction, CaseActionError
-from storage.enums import SentimentLabel, UserRole
+from storage.cases import CASE_ACTIONS, DISMISS_REASONS, RESOLVE_REASONS, CaseAction
+from storage.enums import CaseEventKind, SentimentLabel, UserRole
+from storage.errors import CaseActionError
 from storage.models import Topic, Touchpoint
 from storage.users import UserRow
 from vocwatch.web.config import WebConfig
@@ -22,8 +23,6 @@ from vocwatch.web.slack_echo import echo_case_event, summarize
 __all__ = ["router"]
 
 router = APIRouter()
-
-ACTIONS = ("acknowledge", "reopen", "assign", "note", "resolve", "dismiss", "correct")
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
@@ -50,7 +49,7 @@ def case_page(
         dismiss_reasons=DISMISS_REASONS,
         summarize=summarize,
         # Only an action's name (our redirect after it): a crafted link cannot put its text on the page.
-        done=done if (done := request.query_params.get("done")) in ACTIONS else None,
+        done=done if (done := request.query_params.get("done")) in CASE_ACTIONS else None,
     )
 
 
@@ -88,18 +87,19 @@ async def case_action(
 def _parse_action(fields: dict[str, str], topics: list[str], user: UserRow) -> CaseAction:
     if any("\x00" in value for value in (*fields.values(), *topics)):
         raise CaseActionError("the form contains a NUL character")  # PostgreSQL text cannot store it
-    kind = fields.get("action", "")
-    if kind not in ACTIONS:
-        raise CaseActionError(f"unknown action {kind!r}")
-    if kind == "assign":
+    name = fields.get("action", "")
+    if name not in CASE_ACTIONS:
+        raise CaseActionError(f"unknown action {name!r}")
+    kind = CaseEventKind(name)
+    if kind == CaseEventKind.ASSIGN:
         target = fields.get("assignee", "")
         assignee_id = user.id if target == "me" else parse_id(target)
         return CaseAction(kind, assignee_id=assignee_id)
-    if kind == "note":
+    if kind == CaseEventKind.NOTE:
         return CaseAction(kind, note=fields.get("note", ""))
-    if kind in ("resolve", "dismiss"):
+    if kind in (CaseEventKind.RESOLVE, CaseEventKind.DISMISS):
         return CaseAction(kind, reason=fields.get("reason", ""))
-    if kind == "correct":
+    if kind == CaseEventKind.CORRECT:
         label = fields.get("label", "")
         return CaseAction(
             kind,

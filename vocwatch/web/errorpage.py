@@ -14,7 +14,9 @@ import secrets
 from markupsafe import Markup
 from sqlalchemy.exc import StatementError
 from starlette.responses import HTMLResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
+
+from vocwatch.web.asgi import HttpMiddleware
 
 __all__ = ["ErrorPageMiddleware"]
 
@@ -29,17 +31,11 @@ _PAGE = Markup(
 )
 
 
-class ErrorPageMiddleware:
+class ErrorPageMiddleware(HttpMiddleware):
     """Pure ASGI: catches what the routes and exception handlers let through. A response that already
     started (a streamed export) cannot be replaced; that exception is logged and re-raised."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
 
         async def tracking_send(message: Message) -> None:

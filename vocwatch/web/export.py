@@ -13,8 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 
-from storage import cases
-from storage.cases import CorrectionRow
+from storage.corrections import CorrectionRow, list_corrections
 from storage.users import UserRow
 from vocwatch.web.security import require_agent, sessions_of
 
@@ -42,7 +41,7 @@ def export_corrections(
     request: Request, user: Annotated[UserRow, Depends(require_agent)]
 ) -> StreamingResponse:
     with sessions_of(request).begin() as session:
-        rows = cases.list_corrections(session)
+        rows = list_corrections(session)
     return StreamingResponse(
         correction_lines(rows),
         media_type="application/x-ndjson; charset=utf-8",

@@ -7,7 +7,9 @@ nothing but icons; no framing (clickjacking), no plugins, forms only back to us.
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
+
+from vocwatch.web.asgi import HttpMiddleware
 
 __all__ = ["CONTENT_SECURITY_POLICY", "SecurityHeadersMiddleware"]
 
@@ -26,17 +28,11 @@ _HEADERS: list[tuple[bytes, bytes]] = [
 _NO_STORE = (b"cache-control", b"no-store")
 
 
-class SecurityHeadersMiddleware:
+class SecurityHeadersMiddleware(HttpMiddleware):
     """Adds the headers above; pages (not static files) also get `Cache-Control: no-store`, since they
     show customer data that must not linger in shared caches or the back button after logout."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         is_static = str(scope.get("path", "")).startswith("/static/")
 
         async def send_with_headers(message: Message) -> None:

@@ -12,10 +12,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage import cases, users
-from storage.cases import ACTIVE_STATUSES, QueueFilter
-from storage.enums import CaseStatus
+from storage import users
+from storage.enums import CaseStatus, Severity
 from storage.models import Source, Topic, Touchpoint
+from storage.queue import ACTIVE_STATUSES, SEVERITY_ORDER, QueueFilter, list_queue, queue_languages
 from storage.users import UserRow
 from vocwatch.web.config import WebConfig
 from vocwatch.web.params import parse_id
@@ -26,7 +26,6 @@ __all__ = ["router"]
 
 router = APIRouter()
 
-SEVERITIES = ("critical", "warning", "info")
 _STATUS_CHOICES = ("active", *(status.value for status in CaseStatus), "all")
 _LANGUAGES_TTL_S = 60.0
 _FILTER_FIELDS = ("status", "touchpoint", "topic", "source", "severity", "lang", "assignee", "since", "until")
@@ -55,7 +54,7 @@ def queue(
         return render(request, "error.html", user=user, message=message, status_code=400)
     filt = _filter(params, user)
     with sessions_of(request).begin() as session:
-        result = cases.list_queue(session, filt, page=page, per_page=config.page_size)
+        result = list_queue(session, filt, page=page, per_page=config.page_size)
         choices = {
             "touchpoints": list(session.scalars(select(Touchpoint.name).order_by(Touchpoint.name))),
             "topics": list(session.scalars(select(Topic.name).order_by(Topic.name))),
@@ -72,7 +71,7 @@ def queue(
         params=params,
         choices=choices,
         statuses=_STATUS_CHOICES,
-        severities=SEVERITIES,
+        severities=tuple(SEVERITY_ORDER),
         page_url=lambda number: "/queue?" + urlencode({**active, "page": number}),
     )
 
@@ -83,7 +82,7 @@ def _languages(request: Request, session: Session) -> list[str]:
     cached: tuple[float, list[str]] | None = getattr(request.app.state, "queue_languages", None)
     now = time.monotonic()
     if cached is None or now - cached[0] > _LANGUAGES_TTL_S:
-        cached = (now, cases.queue_languages(session))
+        cached = (now, queue_languages(session))
         request.app.state.queue_languages = cached
     return cached[1]
 
@@ -110,7 +109,7 @@ def _filter(params: dict[str, str], user: UserRow) -> QueueFilter:
         touchpoint=params["touchpoint"] or None,
         topic=params["topic"] or None,
         source=params["source"] or None,
-        severity=params["severity"] if params["severity"] in SEVERITIES else None,
+        severity=Severity(params["severity"]) if params["severity"] in SEVERITY_ORDER else None,
         lang=params["lang"] or None,
         assignee_id=assignee_id,
         since=_date(params["since"]),

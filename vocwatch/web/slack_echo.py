@@ -14,20 +14,26 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from notifier import blocks
-from storage import alerts, cases
-from storage.enums import AlertAction, AlertKind
+from storage import alerts
+from storage.enums import AlertAction, AlertKind, CaseEventKind
 
 __all__ = ["echo_case_event", "summarize"]
 
+_PLAIN_WORDS: dict[CaseEventKind, str] = {
+    CaseEventKind.ACKNOWLEDGE: "acknowledged",
+    CaseEventKind.REOPEN: "reopened",
+    CaseEventKind.NOTE: "added a note",
+}
 
-def summarize(kind: str, detail: dict[str, Any]) -> str:
+
+def summarize(kind: CaseEventKind, detail: dict[str, Any]) -> str:
     """Our own words for an event, as the history and Slack show it ("resolved (fixed)")."""
-    if kind == "assign":
+    if kind == CaseEventKind.ASSIGN:
         return f"assigned to {detail['assignee']}" if detail.get("assignee") else "unassigned"
-    if kind in ("resolve", "dismiss"):
-        verb = "resolved" if kind == "resolve" else "dismissed"
+    if kind in (CaseEventKind.RESOLVE, CaseEventKind.DISMISS):
+        verb = "resolved" if kind == CaseEventKind.RESOLVE else "dismissed"
         return f"{verb} ({str(detail.get('reason', '')).replace('_', ' ')})"
-    if kind == "correct":
+    if kind == CaseEventKind.CORRECT:
         parts = []
         if "label" in detail:
             parts.append(f"sentiment → {detail['label']}")
@@ -36,9 +42,9 @@ def summarize(kind: str, detail: dict[str, Any]) -> str:
         if "touchpoint" in detail:
             parts.append(f"touchpoint → {detail['touchpoint']}")
         return "corrected " + "; ".join(parts)
-    if kind == "opened":
+    if kind == CaseEventKind.OPENED:
         return f"flagged ({detail.get('reason', '')}, {detail.get('severity', '')})"
-    return {"acknowledge": "acknowledged", "reopen": "reopened", "note": "added a note"}.get(kind, kind)
+    return _PLAIN_WORDS[kind]
 
 
 def echo_case_event(
@@ -47,14 +53,14 @@ def echo_case_event(
     case_id: int,
     mention_id: int,
     event_id: int,
-    kind: str,
+    kind: CaseEventKind,
     detail: dict[str, Any],
     actor: str,
     review_base_url: str | None,
     now: datetime,
 ) -> int | None:
     """Queue the Slack reply for one case event; returns the outbox id, or None when there is no thread."""
-    thread = cases.slack_thread_for_mention(session, mention_id)
+    thread = alerts.slack_thread_for_mention(session, mention_id)
     if thread is None:
         return None
     card = blocks.CaseUpdateMessage(

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.crawlers.crawling import CrawlDb, make_crawl_db
+from tests.support.crawling import CrawlDb, make_crawl_db
 
 
 @pytest.fixture

@@ -5,15 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
-
 from crawlers.parsing.appstore import FEED_PAGE_CAP
 from storage import CrawlRunStatus
-from tests.integration.crawlers.api_site import case_body
-from tests.integration.crawlers.crawling import CrawlDb, run_crawl, runspec
+from tests.support.api_site import case_body
+from tests.support.crawling import CrawlDb, run_crawl, runspec
 from tests.support.sites import LocalSite
-
-pytestmark = pytest.mark.integration
 
 APP = "1234567890"
 FEED = "/itunes/jp/rss/customerreviews/page={}/id=" + APP + "/sortby=mostrecent/json"

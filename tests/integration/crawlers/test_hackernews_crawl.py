@@ -6,14 +6,10 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
-
 from storage import CrawlRunStatus
-from tests.integration.crawlers.api_site import case_body, json_reply
-from tests.integration.crawlers.crawling import CrawlDb, run_crawl, runspec
+from tests.support.api_site import case_body, json_reply
+from tests.support.crawling import CrawlDb, run_crawl, runspec
 from tests.support.sites import LocalSite
-
-pytestmark = pytest.mark.integration
 
 SEARCH = "/algolia/search_by_date"
 MIDDLE = {

@@ -6,28 +6,21 @@ import json
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from storage import CrawlRunStatus
-from tests.integration.crawlers.crawling import REPO_ROOT, CrawlDb, runspec
+from tests.support.crawling import CrawlDb, runspec
+from tests.support.paths import REPO_ROOT
 from tests.support.sites import LocalSite, Reply
+from tests.support.waiting import wait_until
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.slow  # crawl processes stopped and killed mid-request, and waited for
 
 HANGING = "/feeds/paged/page-1.atom"
-
-
-def wait_for(condition: Callable[[], bool], *, timeout_s: float = 30, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.05)
 
 
 @contextmanager
@@ -41,8 +34,8 @@ def crawl_in_background(db: CrawlDb, site: LocalSite, tmp_path: Path) -> Iterato
             [sys.executable, "-m", "crawlers"], stdin=stdin, stdout=log, stderr=log, cwd=REPO_ROOT
         )
         try:
-            wait_for(lambda: bool(site.requests_for(HANGING)), what="the feed request")
-            wait_for(lambda: len(db.runs()) == 1, what="the crawl_runs row")
+            wait_until(lambda: bool(site.requests_for(HANGING)), timeout_s=30, what="the feed request")
+            wait_until(lambda: len(db.runs()) == 1, timeout_s=30, what="the crawl_runs row")
             yield process
         finally:
             if process.poll() is None:

@@ -10,8 +10,6 @@ import pytest
 
 from vocwatch.testing.localsite import LocalSite, Reply
 
-pytestmark = pytest.mark.integration
-
 
 def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
     request = urllib.request.Request(url, headers=headers or {})

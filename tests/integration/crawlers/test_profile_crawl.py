@@ -14,7 +14,7 @@ import pytest
 
 import storage
 from storage import CrawlRunStatus
-from tests.integration.crawlers.crawling import (
+from tests.support.crawling import (
     REPO_ROOT,
     TOUCHPOINT,
     CrawlDb,
@@ -23,8 +23,6 @@ from tests.integration.crawlers.crawling import (
     runspec,
 )
 from tests.support.sites import LocalSite, Reply
-
-pytestmark = pytest.mark.integration
 
 SOURCE = "acme-bbs"
 RULES = {

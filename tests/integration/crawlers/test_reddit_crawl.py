@@ -12,11 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from storage import CrawlRunStatus
-from tests.integration.crawlers.api_site import case_body, json_reply
-from tests.integration.crawlers.crawling import CrawlDb, run_crawl, runspec
+from tests.support.api_site import case_body, json_reply
+from tests.support.crawling import CrawlDb, run_crawl, runspec
 from tests.support.sites import LocalSite, Reply
-
-pytestmark = pytest.mark.integration
 
 CLIENT_ID, CLIENT_SECRET = "acme-app", "s3cr3t-never-logged"
 TOKEN = "/reddit/api/v1/access_token"

@@ -10,10 +10,8 @@ import pytest
 
 import storage
 from storage import CrawlRunStatus, MentionStatus
-from tests.integration.crawlers.crawling import TOUCHPOINT, CrawlDb, make_crawl_db, run_crawl, runspec
+from tests.support.crawling import TOUCHPOINT, CrawlDb, make_crawl_db, run_crawl, runspec
 from tests.support.sites import LocalSite
-
-pytestmark = pytest.mark.integration
 
 SOURCE = "acme-kettle-reviews"
 

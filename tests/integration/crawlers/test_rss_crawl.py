@@ -8,10 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from storage import CrawlRunStatus, MentionStatus
-from tests.integration.crawlers.crawling import SOURCE, CrawlDb, make_crawl_db, run_crawl, runspec
+from tests.support.crawling import SOURCE, CrawlDb, make_crawl_db, run_crawl, runspec
 from tests.support.sites import DATA_DIR, LocalSite, Reply, serve_page_case
-
-pytestmark = pytest.mark.integration
 
 CASES = DATA_DIR / "pages" / "rss"
 PAGED = "/feeds/paged/page-{}.atom"

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import storage
 from notifier.digest import WeeklyDigest
-from tests.integration.digest.dataset import SETTINGS, WEEK, build_dataset
+from tests.support.digest_dataset import SETTINGS, WEEK, build_dataset
 from vocwatch.stages.digest import compose_digest
 
 

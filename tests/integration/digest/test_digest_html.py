@@ -9,15 +9,12 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import Browser
 from sqlalchemy.orm import Session, sessionmaker
 
 from notifier.digest import IsoWeek, WeeklyDigest, render_chart
-from tests.integration.digest.dataset import HOSTILE, SETTINGS
+from tests.support.digest_dataset import HOSTILE, SETTINGS
 from vocwatch.stages.digest import compose_digest, write_files
-
-pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 
 def test_html_report_is_self_contained_escaped_and_readable_on_desktop_and_phone(

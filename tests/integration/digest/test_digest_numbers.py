@@ -9,10 +9,8 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from notifier.digest import IsoWeek, TouchpointRow, WeeklyDigest
-from tests.integration.digest.dataset import HOSTILE, SETTINGS, WEEK
+from tests.support.digest_dataset import HOSTILE, SETTINGS, WEEK
 from vocwatch.stages.digest import compose_digest
-
-pytestmark = pytest.mark.integration
 
 
 def _row(digest: WeeklyDigest, touchpoint: str) -> TouchpointRow:

@@ -7,7 +7,6 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from pydantic import SecretStr
 from slack_sdk import WebClient
 from sqlalchemy import select
@@ -22,8 +21,6 @@ from vocwatch.settings import DigestSettings, Settings, SlackSettings
 from vocwatch.stages.digest import PostOutcome, post_digest, scheduled_digest
 from vocwatch.testing.fakeslack import FakeSlackServer
 from vocwatch.wiring import build_app
-
-pytestmark = pytest.mark.integration
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 CHANNEL = "#cx-digest"

@@ -13,7 +13,7 @@ import storage
 from notifier.dispatcher import Dispatcher
 from storage.enums import JourneyStage
 from storage.models import Source, Touchpoint
-from tests.integration.notifier._alerting import Clock
+from tests.support.alerting import Clock
 
 
 @pytest.fixture

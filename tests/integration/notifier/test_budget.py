@@ -5,7 +5,6 @@ Real alert path on a migrated database (SQLite and PostgreSQL), dispatcher, fake
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -13,12 +12,10 @@ from notifier.budget import BudgetLimits
 from notifier.dispatcher import Dispatcher
 from storage.enums import AlertStatus
 from storage.models import Alert
-from tests.integration.notifier._alerting import Clock, alert, replies, top_level
+from tests.support.alerting import Clock, alert, replies, top_level
 from vocwatch.stages import dispatch_alerts
 from vocwatch.stages.alerting import AlertRules
 from vocwatch.testing.fakeslack import FakeSlackServer
-
-pytestmark = pytest.mark.integration
 
 RULES = AlertRules(0.7, "#cx-alerts", budget=BudgetLimits(per_hour=2, per_day=100))
 STORIES = [

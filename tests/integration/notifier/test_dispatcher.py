@@ -26,8 +26,6 @@ from storage.enums import AlertKind, AlertStatus
 from storage.models import Alert
 from vocwatch.testing.fakeslack import FakeSlackServer
 
-pytestmark = pytest.mark.integration
-
 HOSTILE = "<!channel> my parcel never came & <@U123> ignored me <http://evil.example|refund>"
 
 

@@ -16,8 +16,6 @@ from slack_sdk.errors import SlackApiError
 
 from vocwatch.testing.fakeslack import FakeSlackServer
 
-pytestmark = pytest.mark.integration
-
 META = {"event_type": "vocwatch_alert", "event_payload": {"dedup_key": "mention:1"}}
 
 

@@ -9,19 +9,16 @@ from __future__ import annotations
 import html
 import re
 
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from notifier.dispatcher import Dispatcher
 from storage.enums import AlertAction, AlertStatus, IncidentStatus
 from storage.models import Alert, Incident
-from tests.integration.notifier._alerting import Clock, alert, replies, top_level
+from tests.support.alerting import Clock, alert, replies, top_level
 from vocwatch.stages import dispatch_alerts
 from vocwatch.stages.alerting import AlertRules, refresh_incidents, resolve_incident
 from vocwatch.testing.fakeslack import FakeSlackServer
-
-pytestmark = pytest.mark.integration
 
 RULES = AlertRules(0.7, "#cx-alerts", review_base_url="https://vocwatch.example")
 COMPLAINTS = [

@@ -3,16 +3,13 @@ an alert. Real alert path on a migrated database (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from notifier.policy import ReviewThresholds
 from storage.models import Alert, Case
-from tests.integration.notifier._alerting import Clock, add_mention
+from tests.support.alerting import Clock, add_mention
 from vocwatch.stages.alerting import AlertRules, MentionFacts, alert_mention
-
-pytestmark = pytest.mark.integration
 
 RULES = AlertRules(
     0.7,

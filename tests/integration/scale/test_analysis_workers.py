@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 import storage
 from storage import models
-from tests.integration.scale.conftest import model_toml, seed_mentions, wait_until, write_config
 from tests.support.processes import Process
-
-pytestmark = [pytest.mark.integration, pytest.mark.postgres]
+from tests.support.scaleout import model_toml, seed_mentions, write_config
+from tests.support.waiting import wait_until
 
 MENTIONS = 2000
 KILL_TEST_MENTIONS = 600  # three batches of 200: one dies with its worker, the survivors share the rest

@@ -7,17 +7,14 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 import redis
 from sqlalchemy import func, select
 
 import storage
 from storage import models
-from tests.integration.scale.conftest import write_config
 from tests.support.processes import Process
+from tests.support.scaleout import write_config
 from vocwatch.testing.localsite import LocalSite, Reply
-
-pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
 FEEDS, PAGES, PER_PAGE = 6, 4, 5
 

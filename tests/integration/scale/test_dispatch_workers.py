@@ -6,16 +6,13 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 import storage
 from storage import models
-from tests.integration.scale.conftest import write_config
 from tests.support.processes import Process
+from tests.support.scaleout import write_config
 from vocwatch.testing.fakeslack import FakeSlackServer
-
-pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
 ALERTS = 300
 

@@ -12,9 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 import storage
 from storage import models
 from storage.mentions import claim_with_lease, count_new, lock_own_claims
-from tests.integration.scale.conftest import seed_mentions
-
-pytestmark = pytest.mark.integration
+from tests.support.scaleout import seed_mentions
 
 LEASE = timedelta(seconds=60)
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

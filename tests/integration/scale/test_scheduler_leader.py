@@ -7,15 +7,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import text
 
 import storage
-from tests.integration.scale.conftest import WATCHES_ONLY_DAEMON, wait_until, write_config
 from tests.support.processes import Process
+from tests.support.scaleout import WATCHES_ONLY_DAEMON, write_config
+from tests.support.waiting import wait_until
 from vocwatch.daemon.scheduler import JOBSTORE_TABLE
-
-pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
 
 def _events(process: Process) -> list[dict[str, Any]]:

@@ -9,9 +9,6 @@ import pytest
 
 from sentiment import Analyzer, ModelFormatError, SentimentLabel, load_analyzer
 from sentiment.encoder import Encoder
-from tests.support.models import fit_test_head
-
-pytestmark = pytest.mark.integration
 
 MIXED_LENGTHS = [
     "good",
@@ -20,11 +17,6 @@ MIXED_LENGTHS = [
     "",
     "the food was good, the service was great",
 ]
-
-
-@pytest.fixture(scope="module")
-def tiny_heads_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return fit_test_head(tiny_model_dir, tmp_path_factory.mktemp("tiny-heads"))
 
 
 def test_encoder_gives_unit_vectors_in_input_order(tiny_model_dir: Path) -> None:

@@ -9,8 +9,6 @@ import pytest
 from sentiment import Analyzer, SentimentLabel, load_analyzer
 from sentiment.taxonomy import TopicDefinition, taxonomy_version
 
-pytestmark = pytest.mark.integration
-
 PARKING = TopicDefinition(
     name="parking",
     description="Parking at the store: no spaces, parking fees, the car park.",

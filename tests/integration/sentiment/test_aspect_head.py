@@ -16,8 +16,6 @@ from sentiment.errors import ModelFormatError
 from sentiment.training import ASPECT_SETS
 from tests.support.models import LABELLED_REVIEWS, fit_test_head
 
-pytestmark = pytest.mark.integration
-
 CATEGORIES = ("food", "service", "anecdotes/miscellaneous")
 
 

@@ -11,8 +11,6 @@ from sentiment.encoder import Encoder
 from sentiment.reference import E5_C_GRID, e5_features, fit_baseline, frozen_e5_lr
 from tests.support.models import LABELLED_REVIEWS
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture(scope="module")
 def encoder(minilm_model_dir: Path) -> Encoder:

@@ -10,8 +10,6 @@ from transformers import AutoModel, AutoTokenizer
 from sentiment.encoder import Encoder
 from tests.support.models import read_model_info
 
-pytestmark = pytest.mark.integration
-
 TEXTS = [
     "the food was good",
     "the service was awful, slow delivery!",

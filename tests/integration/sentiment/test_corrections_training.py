@@ -14,8 +14,6 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
 import storage
 from sentiment import default_heads_dir, load_analyzer
 from sentiment.corpora import Example
@@ -25,8 +23,6 @@ from storage import cases, mentions, sources, users
 from storage.enums import UserRole
 from storage.mentions import NewMention
 from tests.support.labelled import write_labelled_sets
-
-pytestmark = [pytest.mark.integration, pytest.mark.model]
 
 # Brand jargon, irony and double negation: where a model trained on public sets is most often wrong, and
 # what a CX team corrects first. (label, text)

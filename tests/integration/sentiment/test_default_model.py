@@ -11,10 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from sentiment import Analyzer, SentimentLabel, load_analyzer, prepare_default_model
+from sentiment import Analyzer, SentimentLabel, prepare_default_model
 from sentiment.encoder import Encoder
-
-pytestmark = [pytest.mark.integration, pytest.mark.model]
 
 NEGATIVE = [
     "The package arrived two weeks late, the box was crushed and support never answered. Never again.",
@@ -27,9 +25,9 @@ POSITIVE = [
 ]
 
 
-@pytest.fixture(scope="module")
-def analyzer(default_model_dir: Path) -> Analyzer:
-    return load_analyzer(default_model_dir)
+@pytest.fixture
+def analyzer(default_analyzer: Analyzer) -> Analyzer:
+    return default_analyzer
 
 
 def test_conversion_matches_the_c_engine(default_model_dir: Path) -> None:

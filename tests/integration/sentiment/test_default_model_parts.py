@@ -1,17 +1,14 @@
 """Topics, aspect sentiment and churn on the real default model: hand-written cases with obvious answers.
 
-Marked `model` (see test_default_model.py); one analyzer for the module, so the taxonomy is embedded once.
+Marked `model` (see test_default_model.py); one analyzer for the run (`default_analyzer`), so the taxonomy
+is embedded once.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from sentiment import Analyzer, SentimentLabel, load_analyzer
-
-pytestmark = [pytest.mark.integration, pytest.mark.model]
+from sentiment import Analyzer, SentimentLabel
 
 NEG, POS = SentimentLabel.NEGATIVE, SentimentLabel.POSITIVE
 MIXED = [
@@ -20,9 +17,9 @@ MIXED = [
 ]
 
 
-@pytest.fixture(scope="module")
-def analyzer(default_model_dir: Path) -> Analyzer:
-    return load_analyzer(default_model_dir)
+@pytest.fixture
+def analyzer(default_analyzer: Analyzer) -> Analyzer:
+    return default_analyzer
 
 
 def test_a_mixed_review_is_positive_about_the_food_and_negative_about_delivery(analyzer: Analyzer) -> None:

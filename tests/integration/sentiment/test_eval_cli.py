@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,24 +20,15 @@ from sentiment.report import DEV_SETS
 from storage import cases, mentions, sources, users
 from storage.enums import SentimentLabel, UserRole
 from storage.mentions import NewMention
+from tests.support.cli import vocwatch as run_vocwatch
 from tests.support.labelled import headline
 from tests.support.models import LABELLED_REVIEWS
-
-pytestmark = pytest.mark.integration
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
 def vocwatch(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "vocwatch", *args],
-        cwd=cwd,
-        env={**os.environ, "COLUMNS": "200", **env},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return run_vocwatch(*args, cwd=cwd, env={"COLUMNS": "200", **env})
 
 
 @pytest.fixture

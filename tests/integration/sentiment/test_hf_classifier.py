@@ -11,9 +11,6 @@ from transformers import AutoTokenizer, XLMRobertaConfig, XLMRobertaForSequenceC
 
 from sentiment import ModelNotFoundError, SentimentLabel, load_analyzer
 from sentiment.hf_classifier import SequenceClassifier
-from tests.support.models import fit_test_head
-
-pytestmark = pytest.mark.integration
 
 TEXTS = ["the food was good", "awful service, slow delivery", "great"]
 
@@ -35,11 +32,6 @@ def save_tiny_classifier(tokenizer_dir: Path, out: Path, id2label: dict[int, str
     XLMRobertaForSequenceClassification(config).save_pretrained(out)
     tokenizer.save_pretrained(out)
     return out
-
-
-@pytest.fixture(scope="module")
-def tiny_heads_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return fit_test_head(tiny_model_dir, tmp_path_factory.mktemp("tiny-heads"))
 
 
 def test_a_two_label_classifier_replaces_the_head_with_mapped_probabilities(

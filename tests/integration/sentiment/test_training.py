@@ -12,8 +12,6 @@ from sentiment.__main__ import main
 from sentiment.corpora import SENTIMENT_SETS
 from tests.support.labelled import write_labelled_sets
 
-pytestmark = pytest.mark.integration
-
 
 def test_train_writes_a_loadable_head_with_its_provenance(
     tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -17,8 +17,6 @@ from sentiment.training import train_sentiment_head
 from sentiment.tuned import TUNED_DIR, TunedLayers
 from tests.support.labelled import write_labelled_sets
 
-pytestmark = pytest.mark.integration
-
 TEXTS = ["the food was good", "awful", "the service was slow, the delivery was great, good food!"]
 
 

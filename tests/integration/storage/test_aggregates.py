@@ -9,9 +9,7 @@ from storage import alerts, catalog, mentions, sources
 from storage.aggregates import TouchpointSummary, touchpoint_summary
 from storage.enums import AlertKind, JourneyStage, SentimentLabel
 from storage.models import Alert, Analysis, Incident
-from tests.integration.storage.conftest import T0, new_mention
-
-pytestmark = pytest.mark.integration
+from tests.support.storage_rows import T0, new_mention
 
 
 def analyse(session: Session, mention_id: int, label: SentimentLabel, model_version: str = "v1") -> None:

@@ -2,16 +2,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from storage import alerts, make_engine, make_session_factory
 from storage.enums import AlertKind, AlertStatus
 from storage.models import Alert
-from tests.integration.storage.conftest import T0
-
-pytestmark = pytest.mark.integration
+from tests.support.storage_rows import T0
 
 BLOCKS = [{"type": "section", "text": {"type": "mrkdwn", "text": "Late &amp; broken"}}]
 
@@ -103,7 +100,6 @@ def test_stuck_sending_alerts_are_listed(db_session: Session) -> None:
     ] == [old.id]
 
 
-@pytest.mark.postgres
 def test_two_dispatchers_claim_different_alerts(migrated_postgres_url: str) -> None:
     engine = make_engine(migrated_postgres_url)
     sessions = make_session_factory(engine)

@@ -9,8 +9,6 @@ from storage.enums import JourneyStage
 from storage.errors import UnknownTouchpointError
 from storage.models import Topic, Touchpoint
 
-pytestmark = pytest.mark.integration
-
 
 def test_sync_touchpoints_inserts_then_updates_by_name(db_session: Session) -> None:
     catalog.sync_touchpoints(db_session, [("delivery", JourneyStage.RECEIVE, "parcels")])

@@ -14,8 +14,6 @@ import storage
 from storage.models import Mention
 from tests.support.service_sqlite import database_path, with_busy_timeout, write_lock
 
-pytestmark = pytest.mark.integration
-
 
 def test_sqlite_engine_creates_its_directory_and_sets_pragmas(tmp_path: Path) -> None:
     path = tmp_path / "data" / "nested" / "vocwatch.db"

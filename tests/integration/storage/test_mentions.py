@@ -2,16 +2,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from storage import make_engine, make_session_factory, mentions
 from storage.enums import MentionStatus
 from storage.models import Mention
-from tests.integration.storage.conftest import make_source, new_mention
-
-pytestmark = pytest.mark.integration
+from tests.support.storage_rows import make_source, new_mention
 
 
 def test_rerun_inserts_only_the_new_item(db_session: Session) -> None:
@@ -147,7 +144,6 @@ def test_lock_new_leaves_out_mentions_analyzed_meanwhile(db_session: Session) ->
     assert [m.id for m in mentions.lock_new(db_session, mention_ids=ids)] == [ids[0], ids[2]]
 
 
-@pytest.mark.postgres
 def test_a_second_worker_skips_mentions_claimed_by_the_first(migrated_postgres_url: str) -> None:
     engine = make_engine(migrated_postgres_url)
     sessions = make_session_factory(engine)

@@ -12,8 +12,6 @@ from sqlalchemy import Engine, inspect
 import storage
 from storage.base import Base
 
-pytestmark = pytest.mark.integration
-
 
 def schema_diffs(engine: Engine) -> list[Any]:
     with engine.connect() as connection:

@@ -2,16 +2,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage import cases, mentions, runs
-from storage.enums import CaseStatus, CrawlRunStatus
+from storage.enums import CaseEventKind, CaseStatus, CrawlRunStatus, Severity
 from storage.models import Case, CaseEvent, CrawlRun
-from tests.integration.storage.conftest import T0, make_source, new_mention
-
-pytestmark = pytest.mark.integration
+from tests.support.storage_rows import T0, make_source, new_mention
 
 
 def test_run_is_opened_running_and_closed_with_counters(db_session: Session) -> None:
@@ -63,15 +60,19 @@ def test_a_mention_gets_one_case(db_session: Session) -> None:
         db_session, [new_mention(make_source(db_session), "x")]
     ).new_ids
 
-    case_id = cases.open_case(db_session, mention_id=mention_id, reason="negative", severity="high", now=T0)
-    again = cases.open_case(db_session, mention_id=mention_id, reason="negative", severity="high", now=T0)
+    case_id = cases.open_case(
+        db_session, mention_id=mention_id, reason="negative", severity=Severity.WARNING, now=T0
+    )
+    again = cases.open_case(
+        db_session, mention_id=mention_id, reason="negative", severity=Severity.WARNING, now=T0
+    )
     db_session.flush()
 
     assert case_id is not None
     assert again is None
     case = db_session.get_one(Case, case_id)
-    assert (case.status, case.severity, case.created_at) == (CaseStatus.OPEN, "high", T0)
+    assert (case.status, case.severity, case.created_at) == (CaseStatus.OPEN, Severity.WARNING, T0)
     assert [(e.kind, e.detail) for e in case.events] == [
-        ("opened", {"reason": "negative", "severity": "high"})
+        (CaseEventKind.OPENED, {"reason": "negative", "severity": "warning"})
     ]
     assert db_session.scalar(select(func.count()).select_from(CaseEvent)) == 1

@@ -12,9 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 import storage
 from storage import users
 from storage.enums import UserRole
-from tests.integration.storage.conftest import T0
-
-pytestmark = pytest.mark.integration
+from storage.errors import LastAdminError
+from tests.support.storage_rows import T0
 
 
 @pytest.fixture
@@ -35,7 +34,7 @@ def add_admins(sessions: sessionmaker[Session], *names: str) -> list[int]:
 
 def test_the_only_admin_is_not_demoted_and_keeps_its_sessions(sessions: sessionmaker[Session]) -> None:
     (only,) = add_admins(sessions, "root")
-    with pytest.raises(users.LastAdminError, match="root is the only admin"), sessions.begin() as session:
+    with pytest.raises(LastAdminError, match="root is the only admin"), sessions.begin() as session:
         users.set_role(session, only, UserRole.VIEWER)
     with sessions() as session:
         row = users.get_user(session, only)
@@ -75,7 +74,7 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(sessions: sessio
         thread.join(timeout=60)
 
     assert outcomes["first"] is None
-    assert isinstance(outcomes["second"], users.LastAdminError)
+    assert isinstance(outcomes["second"], LastAdminError)
     with sessions() as session:
         roles = {row.username: row.role for row in users.list_users(session)}
     assert roles == {"ana": UserRole.AGENT, "ben": UserRole.ADMIN}

@@ -12,9 +12,7 @@ from sqlalchemy.orm import Session
 from storage import runs
 from storage.errors import NaiveDatetimeError
 from storage.models import CrawlRun
-from tests.integration.storage.conftest import make_source
-
-pytestmark = pytest.mark.integration
+from tests.support.storage_rows import make_source
 
 TOKYO = timezone(timedelta(hours=9))
 

@@ -1,4 +1,5 @@
-"""Review-queue storage (storage.cases, storage.users, storage.dashboard) on SQLite and PostgreSQL."""
+"""Review-queue storage on SQLite and PostgreSQL: storage.queue, .cases, .corrections, .dashboard, and the
+Slack thread lookup of storage.alerts."""
 
 from __future__ import annotations
 
@@ -9,13 +10,12 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 import storage
-from storage import cases, dashboard
-from storage.cases import CaseAction, CaseActionError, QueueFilter
+from storage import alerts, cases, corrections, dashboard, queue
+from storage.cases import CaseAction
 from storage.enums import CaseStatus, CrawlRunStatus, SentimentLabel
+from storage.errors import CaseActionError
 from storage.models import Alert, Case, Incident, Source
-from tests.integration.web.seed import NOW, SLACK_CHANNEL_ID, SLACK_TS, Seeded, seed_queue
-
-pytestmark = pytest.mark.integration
+from tests.support.web_seed import NOW, SLACK_CHANNEL_ID, SLACK_TS, Seeded, seed_queue
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def seeded_db(db_url: str) -> Iterator[tuple[sessionmaker[Session], Seeded]]:
 def test_queue_order_filters_and_paging(seeded_db: tuple[sessionmaker[Session], Seeded]) -> None:
     sessions, seeded = seeded_db
     with sessions.begin() as session:
-        page = cases.list_queue(session, QueueFilter(), per_page=3)
+        page = queue.list_queue(session, queue.QueueFilter(), per_page=3)
         assert page.total == 4 and page.pages == 2
         assert [row.case_id for row in page.rows] == [
             seeded.delivery_case,
@@ -46,7 +46,7 @@ def test_queue_order_filters_and_paging(seeded_db: tuple[sessionmaker[Session], 
         assert first.confidence == pytest.approx(0.93)
 
         def ids(**fields: object) -> list[int]:
-            return [row.case_id for row in cases.list_queue(session, QueueFilter(**fields)).rows]  # type: ignore[arg-type]
+            return [row.case_id for row in queue.list_queue(session, queue.QueueFilter(**fields)).rows]  # type: ignore[arg-type]
 
         assert ids(lang="zh") == [seeded.billing_case]
         assert ids(topic="app_bugs", statuses=()) == [seeded.resolved_case, seeded.hostile_case]
@@ -59,7 +59,7 @@ def test_queue_order_filters_and_paging(seeded_db: tuple[sessionmaker[Session], 
             seeded.hostile_case,
             seeded.info_case,
         ]
-        assert cases.queue_languages(session) == ["en", "zh"]
+        assert queue.queue_languages(session) == ["en", "zh"]
 
 
 def test_actions_write_events_and_refuse_bad_input(seeded_db: tuple[sessionmaker[Session], Seeded]) -> None:
@@ -112,7 +112,7 @@ def test_actions_write_events_and_refuse_bad_input(seeded_db: tuple[sessionmaker
 def test_list_corrections_reads_only_corrected_cases(seeded_db: tuple[sessionmaker[Session], Seeded]) -> None:
     sessions, seeded = seeded_db
     with sessions.begin() as session:
-        assert cases.list_corrections(session) == []
+        assert corrections.list_corrections(session) == []
         cases.apply_action(
             session,
             seeded.billing_case,
@@ -128,7 +128,7 @@ def test_list_corrections_reads_only_corrected_cases(seeded_db: tuple[sessionmak
             now=NOW + timedelta(minutes=1),
         )
     with sessions.begin() as session:
-        rows = cases.list_corrections(session)
+        rows = corrections.list_corrections(session)
     assert [(row.case_id, row.label, row.topics, row.touchpoint) for row in rows] == [
         (seeded.billing_case, "neutral", None, None),
         (seeded.hostile_case, None, [], None),
@@ -141,14 +141,14 @@ def test_slack_thread_prefers_the_incident_thread(seeded_db: tuple[sessionmaker[
     with sessions.begin() as session:
         case = session.get(Case, seeded.delivery_case)
         assert case is not None
-        thread = cases.slack_thread_for_mention(session, case.mention_id)
+        thread = alerts.slack_thread_for_mention(session, case.mention_id)
         assert thread is not None and (thread.channel_id, thread.ts, thread.incident_id) == (
             SLACK_CHANNEL_ID,
             SLACK_TS,
             None,
         )
         billing = session.get(Case, seeded.billing_case)
-        assert billing is not None and cases.slack_thread_for_mention(session, billing.mention_id) is None
+        assert billing is not None and alerts.slack_thread_for_mention(session, billing.mention_id) is None
         # Once the mention's alert is part of an incident, replies go to the incident's thread.
         alert = session.query(Alert).filter_by(mention_id=case.mention_id).one()
         row = Incident(
@@ -163,7 +163,7 @@ def test_slack_thread_prefers_the_incident_thread(seeded_db: tuple[sessionmaker[
         session.add(row)
         session.flush()
         alert.incident_id = row.id
-        thread = cases.slack_thread_for_mention(session, case.mention_id)
+        thread = alerts.slack_thread_for_mention(session, case.mention_id)
         assert thread is not None and (thread.channel_id, thread.ts, thread.incident_id) == (
             "C0INCIDENT",
             "1700000000.000001",

@@ -9,11 +9,11 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 
 from notifier.dispatcher import Dispatcher
-from storage import alerts, cases, users
+from storage import alerts, corrections, users
 from storage.enums import AlertKind, AlertStatus, CaseStatus
 from storage.models import Alert, Case, CaseEvent, Mention, Touchpoint
-from tests.integration.web.conftest import Web, csrf_of
-from tests.integration.web.seed import HOSTILE_URL, SLACK_CHANNEL
+from tests.support.web_client import Web, csrf_of
+from tests.support.web_seed import HOSTILE_URL, SLACK_CHANNEL
 from vocwatch.testing.fakeslack import FakeSlackServer
 from vocwatch.web.headers import CONTENT_SECURITY_POLICY
 
@@ -213,7 +213,7 @@ def test_corrections_are_stored_exported_and_move_the_touchpoint(web: Web) -> No
     ):
         assert agent.post(f"/cases/{case_id}/actions", data={**data, "csrf_token": token}).status_code == 303
     with web.sessions.begin() as session:
-        [row] = cases.list_corrections(session)
+        [row] = corrections.list_corrections(session)
         assert (row.case_id, row.label, row.topics, row.touchpoint) == (
             case_id,
             "negative",

@@ -10,7 +10,7 @@ from scrapy.http import Response
 
 from crawlers.items import mention_problems
 from crawlers.parsing.appstore import FEED_PAGE_CAP, feed_url, parse_appstore, read_appstore
-from tests.unit.crawlers.api_cases import assert_case, cases, load_response, load_shared, shared_fixtures
+from tests.support.api_cases import assert_case, cases, load_response, load_shared, shared_fixtures
 
 
 @pytest.mark.parametrize("case", cases("appstore"), ids=lambda p: p.name)

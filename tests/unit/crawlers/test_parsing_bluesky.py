@@ -8,7 +8,7 @@ import pytest
 
 from crawlers.items import mention_problems
 from crawlers.parsing.bluesky import expand_links, parse_bluesky, read_bluesky
-from tests.unit.crawlers.api_cases import assert_case, cases, load_response, load_shared, shared_fixtures
+from tests.support.api_cases import assert_case, cases, load_response, load_shared, shared_fixtures
 
 
 @pytest.mark.parametrize("case", cases("bluesky"), ids=lambda p: p.name)

@@ -9,7 +9,7 @@ from scrapy.http import Response
 
 from crawlers.items import mention_problems
 from crawlers.parsing.mastodon import link_header_next, parse_mastodon, read_mastodon
-from tests.unit.crawlers.api_cases import assert_case, cases, load_response, load_shared, shared_fixtures
+from tests.support.api_cases import assert_case, cases, load_response, load_shared, shared_fixtures
 
 
 @pytest.mark.parametrize("case", cases("mastodon"), ids=lambda p: p.name)

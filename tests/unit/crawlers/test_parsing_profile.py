@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from scrapy.http import Response
 
 from crawlers.parsing.profile import ProfileRules, decode_page, read_profile
-from tests.unit.crawlers.pagecases import cases, load_case, to_jsonable
+from tests.support.pagecases import cases, load_case, to_jsonable
 
 SHARED_CHINESE = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures" / "chinese"
 

@@ -9,7 +9,7 @@ from scrapy.http import Response
 
 from crawlers.items import mention_problems
 from crawlers.parsing.reddit import comments_path, parse_reddit, read_reddit
-from tests.unit.crawlers.api_cases import assert_case, cases, load_response, load_shared, shared_fixtures
+from tests.support.api_cases import assert_case, cases, load_response, load_shared, shared_fixtures
 
 
 @pytest.mark.parametrize("case", cases("reddit"), ids=lambda p: p.name)

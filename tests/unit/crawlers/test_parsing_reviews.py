@@ -11,7 +11,7 @@ import pytest
 from scrapy.http import Response
 
 from crawlers.parsing.reviews import RatingScale, normalise_rating, read_reviews
-from tests.unit.crawlers.pagecases import cases, load_case, to_jsonable
+from tests.support.pagecases import cases, load_case, to_jsonable
 
 SHARED_REVIEWS = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures" / "reviews"
 

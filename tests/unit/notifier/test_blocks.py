@@ -17,7 +17,7 @@ from notifier.blocks import (
     build_mention_blocks,
     build_mention_fallback,
 )
-from notifier.policy import Severity
+from storage.enums import Severity
 
 HOSTILE = "<!channel> my order <@U123> never came & <http://evil.example|click> <!here>"
 LONG = ("The courier left the parcel in the rain & it was soaked. " * 200)[:10_000]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from notifier.budget import BudgetLimits, check_budget, held_back_note
-from notifier.policy import Severity
+from storage.enums import Severity
 
 LIMITS = BudgetLimits(per_hour=3, per_day=5)
 

@@ -19,7 +19,7 @@ from notifier.incidents import (
     simhash,
     story_key,
 )
-from notifier.policy import Severity
+from storage.enums import Severity
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 KNOBS = IncidentKnobs(window_s=3600, growing_at=3, critical_count=5, quiet_after_s=1800, resolve_after_s=7200)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from notifier.policy import Severity
 from notifier.routing import RouteMode, RouteRule, RouteTarget, route_channels, severity_rank
+from storage.enums import Severity
 
 RULES = (
     RouteRule(channels=("#pr-war-room",), min_severity=Severity.CRITICAL),

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from notifier.policy import Severity
 from notifier.severity import MentionSignals, SeverityKnobs, level_for, reach_score, score_severity
+from storage.enums import Severity
 
 KNOBS = SeverityKnobs()  # weights 0.4 / 0.15 / 0.3 / 0.15, saturation 100k, warning 0.45, critical 0.75
 

@@ -6,12 +6,12 @@ import itertools
 
 import pytest
 
+from sentiment.errors import TrainSplitError
 from sentiment.reference import (
     CV_FOLDS,
     TFIDF_LR,
     BaselineFit,
     TrainedBaseline,
-    TrainSplitError,
     fit_baseline,
     tfidf_features,
     tfidf_vectorizer,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from notifier.policy import Severity
 from notifier.routing import RouteMode
+from storage.enums import Severity
 from vocwatch.errors import VocwatchError
 from vocwatch.settings import load_settings
 from vocwatch.stages.alerting import AlertRules

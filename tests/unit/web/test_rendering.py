@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from notifier import blocks
+from storage.enums import CaseEventKind
 from vocwatch.web.charts import DayPoint, bar_chart, trend_chart
 from vocwatch.web.rendering import customer_text, safe_url
 from vocwatch.web.slack_echo import summarize
@@ -67,7 +68,7 @@ def test_trend_chart_is_svg_of_numbers_with_an_escaped_title() -> None:
     ],
 )
 def test_summarize(kind: str, detail: dict[str, object], expected: str) -> None:
-    assert summarize(kind, detail) == expected
+    assert summarize(CaseEventKind(kind), detail) == expected
 
 
 def test_case_update_blocks_escape_staff_text() -> None:

@@ -16,9 +16,9 @@ import attrs
 from scrapy.http import Response
 
 from crawlers.parsing.jsonapi import ApiPage
+from tests.support.paths import DATA_DIR, SHARED_FIXTURES
 
-PAGES_DIR = Path(__file__).resolve().parents[2] / "data" / "pages"
-SHARED_FIXTURES = Path(__file__).resolve().parents[4] / "shared" / "fixtures"
+PAGES_DIR = DATA_DIR / "pages"
 
 Reader = Callable[..., ApiPage]
 

@@ -11,7 +11,6 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -19,8 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import storage
 from storage import models
+from tests.support.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 SOURCE = "acme-news"
 TOUCHPOINT = "press"
 

@@ -15,8 +15,9 @@ import attrs
 from scrapy.http import Response
 
 from crawlers.items import MentionItem
+from tests.support.paths import DATA_DIR
 
-PAGES = Path(__file__).resolve().parents[2] / "data" / "pages"
+PAGES = DATA_DIR / "pages"
 
 
 def cases(kind: str) -> list[Path]:

@@ -31,8 +31,8 @@ import storage
 from storage import users
 from storage.base import Base
 from storage.enums import UserRole
-from tests.integration.web.conftest import Clock, log_in
-from tests.integration.web.seed import NOW, PASSWORD, Seeded, seed_queue
+from tests.support.web_client import Clock, log_in
+from tests.support.web_seed import NOW, PASSWORD, Seeded, seed_queue
 from vocwatch.web import LockoutPolicy, WebConfig, create_app
 from vocwatch.web.app import SESSION_COOKIE
 

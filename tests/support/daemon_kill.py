@@ -42,6 +42,7 @@ from storage import models
 from storage.enums import AlertAction, AlertStatus, MentionStatus
 from tests.support.faults import FaultServer
 from tests.support.models import LABELLED_REVIEWS
+from tests.support.paths import REPO_ROOT
 from vocwatch.daemon.scheduler import JOBSTORE_TABLE
 from vocwatch.testing.fakeslack import FakeSlackServer, RecordedRequest
 
@@ -57,7 +58,6 @@ __all__ = [
 ]
 
 TAG_VARIABLE = "KILL_LOOP_TAG"  # not VOCWATCH_*: Settings forbids unknown keys
-REPO_ROOT = Path(__file__).resolve().parents[2]
 PER_PAGE = 10
 _EPOCH = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
 

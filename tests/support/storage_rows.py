@@ -1,4 +1,4 @@
-"""Small row builders for the storage tests; every test here runs on SQLite and on PostgreSQL."""
+"""Small row builders for the storage tests (tests/integration/storage), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
