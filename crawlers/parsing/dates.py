@@ -93,7 +93,12 @@ def parse_date(value: str | None, *, now: datetime, tz: tzinfo | str = DEFAULT_T
     parsed = _parse_iso(text) or _parse_chinese(text, local_now=local_now, zone=zone)
     if parsed is None:
         parsed = _parse_with_dateparser(text, now=now, zone=zone)
-    return parsed.astimezone(UTC) if parsed is not None else None
+    if parsed is None:
+        return None
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # "0001-01-01T00:00:00+01:00" falls before the first UTC datetime: no real date
+        return None
 
 
 def _parse_iso(text: str) -> datetime | None:
