@@ -1,8 +1,9 @@
-"""`python -m sentiment prepare|finetune|train|train-aspect|calibrate`: the package's entry point, no app.
+"""`python -m sentiment prepare|finetune|train|train-aspect|calibrate|ngrams`: the entry point, no app.
 
 Every path is an explicit argument (the package reads no environment or settings); `vocwatch model prepare`
 and `vocwatch train` call the same functions with paths from the app's settings. The shipped parts come
-from `finetune` then `calibrate` (sentiment/heads/README.md has the exact commands and wall times);
+from `finetune`, `calibrate`, then `ngrams` (sentiment/heads/README.md has the exact commands and wall
+times);
 `train` and `train-aspect` fit heads on the frozen encoder, as before fine-tuning.
 
     python -m sentiment prepare --models-dir ~/.local/share/vocwatch/models
@@ -10,6 +11,8 @@ from `finetune` then `calibrate` (sentiment/heads/README.md has the exact comman
         --cache-dir ~/.local/share/vocwatch/tuning --out sentiment/heads --limit online_shopping_10_cats=12000
     python -m sentiment calibrate --head sentiment --data-dir ../shared/data \\
         --models-dir ~/.local/share/vocwatch/models --cache-dir ~/.cache/vocwatch/embeddings \\
+        --heads sentiment/heads
+    python -m sentiment ngrams --data-dir ../shared/data --models-dir ~/.local/share/vocwatch/models \\
         --heads sentiment/heads
     python -m sentiment train --data-dir ../shared/data --models-dir ~/.local/share/vocwatch/models \\
         --cache-dir ~/.cache/vocwatch/embeddings --out my-heads
@@ -27,6 +30,8 @@ from pathlib import Path
 
 from sentiment.encoder import Encoder
 from sentiment.finetune import FinetuneOptions, finetune
+from sentiment.ngram_training import train_char_ngrams
+from sentiment.ngrams import NGRAMS_DIR
 from sentiment.prepare import prepare_default_model
 from sentiment.training import (
     DEFAULT_TRAIN_LIMITS,
@@ -52,6 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _train_aspect(args, command)
     if args.command == "finetune":
         return _finetune(args, command)
+    if args.command == "ngrams":
+        return _ngrams(args, command)
     return _train(args, command)
 
 
@@ -166,6 +173,16 @@ def _finetune(args: argparse.Namespace, command: str) -> int:
     return 0
 
 
+def _ngrams(args: argparse.Namespace, command: str) -> int:
+    model_dir = args.model_dir or prepare_default_model(args.models_dir)
+    model = train_char_ngrams(args.data_dir, model_dir, args.heads, command=command)
+    training = model.metadata["training"]
+    summary = {"version": model.version, "weight": model.weight, "c": training["c"]}
+    print(json.dumps(summary | {"selection_accuracy": training["selection_accuracy"]}, indent=2))
+    print(f"wrote {args.heads / NGRAMS_DIR} in {training['seconds']:.0f}s", file=sys.stderr)
+    return 0
+
+
 def _limits(items: Sequence[str]) -> dict[str, int]:
     limits = dict(DEFAULT_TRAIN_LIMITS)
     for item in items:
@@ -246,16 +263,22 @@ def _parser() -> argparse.ArgumentParser:
     _data_and_model(calibrate, cache="embedding cache")
     calibrate.add_argument("--heads", type=Path, required=True, help="heads directory holding sentiment/")
     calibrate.add_argument("--batch-size", type=int, default=32)
+    ngrams = commands.add_parser(
+        "ngrams", help="fit the Chinese char n-gram model and its stacking weight on the shipped heads"
+    )
+    _data_and_model(ngrams, cache=None)
+    ngrams.add_argument("--heads", type=Path, required=True, help="heads directory; writes HEADS/ngrams")
     return parser
 
 
-def _data_and_model(command: argparse.ArgumentParser, *, cache: str) -> None:
+def _data_and_model(command: argparse.ArgumentParser, *, cache: str | None) -> None:
     """The arguments every data command shares: the labelled sets, the encoder, the cache."""
     command.add_argument("--data-dir", type=Path, required=True, help="directory of the labelled sets")
     model = command.add_mutually_exclusive_group(required=True)
     model.add_argument("--models-dir", type=Path, help="prepare (if needed) and use the default model here")
     model.add_argument("--model-dir", type=Path, help="use this transformers directory as the encoder")
-    command.add_argument("--cache-dir", type=Path, default=None, help=cache)
+    if cache is not None:
+        command.add_argument("--cache-dir", type=Path, default=None, help=cache)
 
 
 if __name__ == "__main__":

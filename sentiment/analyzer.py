@@ -27,6 +27,8 @@ from sentiment.errors import ModelFormatError
 from sentiment.heads import META_FILE, ClassifierHead, FeatureSpec
 from sentiment.hf_classifier import SequenceClassifier
 from sentiment.language import detect_language, read_language
+from sentiment.ngrams import META_FILE as NGRAMS_META_FILE
+from sentiment.ngrams import NGRAMS_DIR, CharNgramModel
 from sentiment.taxonomy import DEFAULT_TAXONOMY, TopicDefinition
 from sentiment.topics import TopicIndex
 from sentiment.tuned import META_FILE as TUNED_META_FILE
@@ -81,7 +83,8 @@ class Analyzer:
     serves topics and churn. `aspect`, when set, is the head `score_aspects` uses: it reads the encoded
     pair "<aspect>: <text>" (`aspects.aspect_input`) instead of weighing clauses. `aspects=False` skips
     the clause pass: topics then come from the whole text and share its sentiment, which saves the extra
-    encoding of clauses (about 2x the tokens of a text).
+    encoding of clauses (about 2x the tokens of a text). `ngrams`, when set, adds character n-gram
+    evidence to the head's probabilities for texts in its language (`sentiment.ngrams`).
     """
 
     encoder: Encoder
@@ -92,6 +95,7 @@ class Analyzer:
     batch_size: int = DEFAULT_BATCH_SIZE
     aspects: bool = True
     aspect: ClassifierHead | None = None
+    ngrams: CharNgramModel | None = None
 
     def __post_init__(self) -> None:
         check_compatible(self.encoder, self.sentiment)
@@ -104,8 +108,10 @@ class Analyzer:
         backend = "" if self.encoder.backend == "torch" else f"-{self.encoder.backend}"
         if self.classifier is not None:
             return f"{self.encoder.version}{backend}+{self.classifier.version}"
+        ngrams = f"+{self.ngrams.version}" if self.ngrams is not None else ""
         return (
-            f"{encoder_version_of(self.encoder, self.sentiment.features)}{backend}+{self.sentiment.version}"
+            f"{encoder_version_of(self.encoder, self.sentiment.features)}{backend}"
+            f"+{self.sentiment.version}{ngrams}"
         )
 
     @property
@@ -230,8 +236,10 @@ class Analyzer:
         vectors = l2_normalise(pools.base[:, -1, :])
         if self.classifier is not None:
             return self.classifier.predict_proba(units.texts, batch_size=self.batch_size), vectors
-        head_probabilities = head.predict_proba(head.features.build(_chosen(pools, spec)))
-        return _in_label_order(head, head_probabilities), vectors
+        probabilities = _in_label_order(head, head.predict_proba(head.features.build(_chosen(pools, spec))))
+        if self.ngrams is not None:
+            probabilities = self.ngrams.stack(probabilities, units.texts, LABELS)
+        return probabilities, vectors
 
     def _pool(
         self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], spec: FeatureSpec
@@ -333,7 +341,8 @@ def load_analyzer(
     """Load the encoder from `model_dir`, the heads from `heads_dir` (default: the packaged heads).
 
     `heads_dir/sentiment` is required; `heads_dir/aspect`, when present, serves `score_aspects`;
-    `heads_dir/encoder`, when present, holds the fine-tuned top layers the heads read (`sentiment.tuned`).
+    `heads_dir/encoder`, when present, holds the fine-tuned top layers the heads read (`sentiment.tuned`);
+    `heads_dir/ngrams`, when present, the Chinese character n-gram model stacked onto the sentiment head.
 
     `model_dir` is a transformers directory, typically the one `prepare_default_model` returned.
     `taxonomy` None means `DEFAULT_TAXONOMY` (an empty sequence turns topics off). `classifier` names a
@@ -349,6 +358,7 @@ def load_analyzer(
     aspect = ClassifierHead.load(heads / ASPECT_HEAD) if (heads / ASPECT_HEAD / META_FILE).is_file() else None
     if aspect is not None:
         check_compatible(encoder, aspect)
+    ngrams = heads / NGRAMS_DIR
 
     def embed(texts: Sequence[str]) -> NDArray[np.float32]:
         return encoder.encode(texts, batch_size=batch_size)
@@ -364,4 +374,5 @@ def load_analyzer(
         batch_size=batch_size,
         aspects=aspects,
         aspect=aspect,
+        ngrams=CharNgramModel.load(ngrams) if (ngrams / NGRAMS_META_FILE).is_file() else None,
     )

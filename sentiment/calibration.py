@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -78,7 +78,11 @@ def fit_temperature(
     def loss(beta: float) -> float:
         return negative_log_likelihood(logits, targets, temperature=1.0 / beta, weights=weights)
 
-    low, high = _BETA_RANGE
+    return 1.0 / golden_section_minimum(loss, *_BETA_RANGE)
+
+
+def golden_section_minimum(loss: Callable[[float], float], low: float, high: float) -> float:
+    """The argument in [low, high] minimising a unimodal `loss` (to 1e-4), without gradients."""
     ratio = (math.sqrt(5) - 1) / 2
     a, b = high - ratio * (high - low), low + ratio * (high - low)
     loss_a, loss_b = loss(a), loss(b)
@@ -91,7 +95,7 @@ def fit_temperature(
             low, a, loss_a = a, b, loss_b
             b = low + ratio * (high - low)
             loss_b = loss(b)
-    return 1.0 / ((low + high) / 2)
+    return (low + high) / 2
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,8 @@ from __future__ import annotations
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -144,46 +145,75 @@ def fit_baseline(
 ) -> BaselineFit:
     """Fit `baseline` on the train split (C by cross-validation on it) and answer each dev text.
 
-    Raises TrainSplitError when the train split cannot be cross-validated: fewer than two classes, or a
-    class with fewer rows than folds. A baseline that could not choose its C honestly is no baseline.
+    Raises TrainSplitError when the train split cannot be cross-validated (see `fit_logistic_cv`).
     """
-    from sklearn.linear_model import LogisticRegressionCV
-    from sklearn.model_selection import StratifiedKFold
-    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # no type hints
-
     if len(train_texts) != len(train_labels):
         raise ValueError("train texts and labels differ in length")
     if not dev_texts:
         raise ValueError("no dev texts to answer")
-    _check_cross_validatable(train_labels)
     started = time.monotonic()
     x_train, x_dev = baseline.features(train_texts, dev_texts, language)
+    fitted = fit_logistic_cv(x_train, train_labels, baseline.c_grid, scoring)
+    with _quiet_single_thread():
+        labels = [str(label) for label in fitted.model.predict(x_dev)]
+    return BaselineFit(
+        name=baseline.name,
+        c=fitted.c,
+        c_grid=baseline.c_grid,
+        scoring=scoring,
+        cv_score=fitted.cv_score,
+        train_rows=len(train_texts),
+        seconds=time.monotonic() - started,
+        labels=labels,
+    )
+
+
+@dataclass(frozen=True)
+class LogisticFit:
+    """A logistic regression refitted on all rows at the C that cross-validation chose."""
+
+    model: Any  # sklearn.linear_model.LogisticRegressionCV
+    c: float
+    cv_score: float  # mean over the folds at the chosen C
+
+
+def fit_logistic_cv(x: Any, labels: Sequence[str], c_grid: Sequence[float], scoring: Scoring) -> LogisticFit:
+    """Logistic regression with C chosen from `c_grid` by 5-fold stratified CV on these rows only.
+
+    Raises TrainSplitError when the rows cannot be cross-validated: fewer than two classes, or a class
+    with fewer rows than folds. A model that could not choose its C honestly is no baseline.
+    """
+    from sklearn.linear_model import LogisticRegressionCV
+    from sklearn.model_selection import StratifiedKFold
+
+    _check_cross_validatable(labels)
     model = LogisticRegressionCV(
-        Cs=list(baseline.c_grid),
+        Cs=list(c_grid),
         cv=StratifiedKFold(CV_FOLDS, shuffle=True, random_state=CV_SEED),
         scoring=scoring,
         solver="lbfgs",
         max_iter=MAX_ITER,
     )
-    # One thread: the parallel sections of these small solves are too short to gain from a second one, and
-    # on a machine already busy with a model their spin-waits made a fit up to 20x slower (measured).
-    with threadpool_limits(limits=1), warnings.catch_warnings():
-        # scikit-learn 1.8-1.9 announce new defaults for l1_ratios and the fitted attributes' layout; the
-        # defaults here are right either way (one L2 penalty) and `_cv_score` reads both layouts.
-        warnings.filterwarnings("ignore", category=FutureWarning, module=r"sklearn\.linear_model")
-        model.fit(x_train, np.asarray(train_labels))
-        labels = [str(label) for label in model.predict(x_dev)]
+    with _quiet_single_thread():
+        model.fit(x, np.asarray(labels))
     c = float(np.ravel(model.C_)[0])
-    return BaselineFit(
-        name=baseline.name,
-        c=c,
-        c_grid=baseline.c_grid,
-        scoring=scoring,
-        cv_score=_cv_score(model, c),
-        train_rows=len(train_texts),
-        seconds=time.monotonic() - started,
-        labels=labels,
-    )
+    return LogisticFit(model=model, c=c, cv_score=_cv_score(model, c))
+
+
+@contextmanager
+def _quiet_single_thread() -> Iterator[None]:
+    """One BLAS/OpenMP thread, and scikit-learn's announcements of future defaults silenced.
+
+    One thread: the parallel sections of these small solves are too short to gain from a second one, and
+    on a machine already busy with a model their spin-waits made a fit up to 20x slower (measured).
+    scikit-learn 1.8-1.9 announce new defaults for l1_ratios and the fitted attributes' layout; the
+    defaults here are right either way (one L2 penalty) and `_cv_score` reads both layouts.
+    """
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # no type hints
+
+    with threadpool_limits(limits=1), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning, module=r"sklearn\.linear_model")
+        yield
 
 
 def _check_cross_validatable(labels: Sequence[str]) -> None:

@@ -42,6 +42,7 @@ from sentiment.encoder import DEFAULT_BATCH_SIZE, Encoder
 from sentiment.errors import ModelNotFoundError
 from sentiment.evaluation import LABELS, score
 from sentiment.heads import ClassifierHead, FeatureSpec
+from sentiment.ngrams import NGRAMS_DIR
 from sentiment.tuned import META_FILE as TUNED_META_FILE
 from sentiment.tuned import TUNED_DIR
 
@@ -502,10 +503,11 @@ def train_sentiment_head(
     """Embed the sets (cached), fit the sentiment head, evaluate it on dev, save it as `out_dir/sentiment/`.
 
     `tuned_from` is a heads directory with tuned layers (`<dir>/encoder`): the head then reads the tuned
-    branch's last layer (a linear head, as fine-tuning trains it), and the tuned layers and the aspect head
-    are copied to `out_dir` so that it is a complete heads directory; the new head is fitted from the
-    shipped one and kept near it (`ClassifierHead.fit(anchor=...)`). `corrections` (e.g. CX staff's labels
-    from the review UI) are added to the training rows, each weighing `correction_weight` rows.
+    branch's last layer (a linear head, as fine-tuning trains it), and the tuned layers, the aspect head and
+    the n-gram model are copied to `out_dir` so that it is a complete heads directory; the new head is
+    fitted from the shipped one and kept near it (`ClassifierHead.fit(anchor=...)`). `corrections` (e.g. CX
+    staff's labels from the review UI) are added to the training rows, each weighing `correction_weight`
+    rows.
     `out_dir` is a heads directory: pass it as `heads_dir` to `load_analyzer`. Returns the report that is
     also stored in head.json (row counts, data hash, dev figures, options, command).
     """
@@ -556,7 +558,7 @@ def train_sentiment_head(
     head = head.with_metadata(training=training, dev=dev)
     head.save(out_dir / SENTIMENT_HEAD, dtype=np.float16)
     if tuned_from is not None and tuned_from.resolve() != out_dir.resolve():
-        for part in (TUNED_DIR, ASPECT_HEAD):
+        for part in (TUNED_DIR, ASPECT_HEAD, NGRAMS_DIR):
             if (tuned_from / part).is_dir():
                 shutil.copytree(tuned_from / part, out_dir / part, dirs_exist_ok=True)
     return {

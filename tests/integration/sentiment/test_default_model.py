@@ -6,6 +6,7 @@ later runs reuse them.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -58,3 +59,17 @@ def test_clear_reviews_get_the_obvious_label(analyzer: Analyzer) -> None:
     assert labels == [SentimentLabel.NEGATIVE] * len(NEGATIVE) + [SentimentLabel.POSITIVE] * len(POSITIVE)
     assert all(r.p_negative > 0.5 for r in results[: len(NEGATIVE)])
     assert analyzer.model_version.startswith("multilingual-e5-small-q4.")
+
+
+def test_chinese_texts_carry_the_stacked_char_ngram_evidence(analyzer: Analyzer) -> None:
+    # The packaged heads include the Chinese n-gram model: it moves Chinese texts' probabilities between
+    # negative and positive, toward what its n-grams say, and leaves texts in other languages alone.
+    assert analyzer.ngrams is not None and analyzer.ngrams.version in analyzer.model_version
+    head_alone = dataclasses.replace(analyzer, ngrams=None)
+    texts = [NEGATIVE[1], POSITIVE[1], NEGATIVE[0]]
+
+    stacked, plain = analyzer.analyze(texts), head_alone.analyze(texts)
+
+    assert stacked[0].p_negative > plain[0].p_negative
+    assert stacked[1].p_positive > plain[1].p_positive
+    assert stacked[2].p_negative == pytest.approx(plain[2].p_negative, abs=1e-6)
