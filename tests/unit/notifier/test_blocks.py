@@ -145,7 +145,8 @@ def test_long_quote_is_cut_with_an_ellipsis_and_no_broken_entity() -> None:
 def test_newlines_cannot_end_the_quote() -> None:
     quote = section_texts(build_mention_blocks(card(quote="bad\n\n*we are hacked*\n>fake quote")))[1]
     assert "\n" not in quote
-    assert quote == ">bad *we are hacked* &gt;fake quote"
+    # Nor can the customer's `*...*` turn bold: the asterisks arrive as look-alikes (U+2217).
+    assert quote == ">bad \u2217we are hacked\u2217 &gt;fake quote"
 
 
 def test_unsafe_url_is_shown_as_inert_text() -> None:

@@ -1,13 +1,19 @@
-"""Customer text must reach Slack as literal text: no pings, no mentions, no forged links."""
+"""Customer text must reach Slack as literal text: no pings, no mentions, no forged links, no
+formatting (`*bold*`, `_it_`, `~strike~`, code, block quotes) and no bidi or other invisible controls."""
 
 from __future__ import annotations
 
 import html
 import re
+import unicodedata
 
 import pytest
+import regex
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from notifier.escape import ELLIPSIS, escape_and_truncate, escape_mrkdwn, is_linkable, safe_link, truncate
+from tests.support.hostile import HOSTILE_STRINGS, hostile_text
 
 HOSTILE = [
     "<!channel> refund me now",
@@ -133,3 +139,219 @@ def test_escape_and_truncate_measures_the_escaped_text_and_never_splits_an_entit
 
 def test_escape_and_truncate_leaves_short_text_whole() -> None:
     assert escape_and_truncate("<!here>", 100) == "&lt;!here&gt;"
+
+
+# -- mrkdwn formatting and invisible controls ------------------------------------------------------------
+
+PROPERTY = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# What Slack would act on: the formatting markers (ASCII and the full-width forms Slack also honours)
+# and raw `<` `>` (links, mentions). `&` may only start one of the three entities we write.
+MARKERS = "*_~`\uff0a\uff3f\uff40<>"
+LOOSE_AMPERSAND = re.compile(r"&(?!amp;|lt;|gt;)")
+LINE_BREAKS = re.compile("[\n\u2028\u2029]")
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+# The look-alikes that stand for a marker, folded back so that "what the reader sees" can be compared.
+FOLD = str.maketrans(
+    {
+        "\u2217": "*",
+        "\ufe61": "*",
+        "\uff0a": "*",
+        "\u02cd": "_",
+        "\u2e0f": "_",
+        "\uff3f": "_",
+        "\u223c": "~",
+        "\u02cb": "`",
+        "\uff40": "`",
+        "\u02c3": ">",
+        "\uff1e": ">",
+    }
+)
+
+
+def assert_literal(out: str) -> None:
+    """Nothing in `out` can render in Slack as anything but the text itself.
+
+    Precisely: no character of category Cc (but newline and tab), Cf or Cs, so no bidi control; no
+    formatting marker and no raw `<` or `>`, so no bold, italic, strike, code, preformatted, link or
+    mention can open; every `&` starts `&amp;`, `&lt;` or `&gt;`; no line starts (after spaces) with
+    `&gt;` or `＞`, so no block quote; and it encodes as UTF-8.
+    """
+    for ch in out:
+        assert ch in "\n\t" or unicodedata.category(ch) not in {"Cc", "Cf", "Cs"}, f"{ch!r} in {out!r}"
+    assert not set(BIDI_CONTROLS) & set(out)
+    assert not set(MARKERS) & set(out), out
+    assert not LOOSE_AMPERSAND.search(out), out
+    for line in LINE_BREAKS.split(out):
+        assert not line.lstrip().startswith(("&gt;", "\uff1e")), out
+    out.encode("utf-8")
+
+
+def seen(text: str) -> str:
+    """What a reader should see of `text`: without invisible controls, look-alikes folded to markers.
+
+    Unassigned code points are left out too: the `regex` module may know a newer Unicode than Python's
+    `unicodedata`, in which some of them are already format characters (the strategies avoid them).
+    """
+    kept = (ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in {"Cc", "Cf", "Cs", "Cn"})
+    return "".join(kept).translate(FOLD)
+
+
+def alphanumerics(text: str) -> list[str]:
+    return [ch for ch in text if ch.isalnum()]
+
+
+# Markers, line breaks, controls, look-alikes already in the input, combining marks, emoji parts, CJK.
+_NOISE = [
+    *"*_~`>< &;\n\t\uff0a\uff3f\uff40\uff1e\u2028",
+    *BIDI_CONTROLS,
+    *"\u200b\u200c\u200d\u2060\ufeff\u00ad\U000e0041\x00\x1b\r",
+    *"\u2217\u02cd\u02c3e\u0301\U0001f468\U0001f1e9\U0001f1eaa7\u8d28",
+]
+
+
+def slack_text(*, max_size: int = 200) -> st.SearchStrategy[str]:
+    """Text dense in mrkdwn markers, line starts and controls, mixed with arbitrary assigned Unicode."""
+    dense = st.text(st.sampled_from(_NOISE), max_size=max_size)
+    anything = st.text(
+        st.characters(codec=None, min_codepoint=0, exclude_categories=["Cn"]), max_size=max_size
+    )
+    named = st.sampled_from(HOSTILE_STRINGS)
+    return st.one_of(
+        dense, anything, named, st.lists(st.one_of(dense, anything, named), max_size=4).map("".join)
+    )
+
+
+def test_customer_mrkdwn_from_the_issue_is_shown_not_rendered() -> None:
+    out = escape_mrkdwn("*bold* _it_ ~strike~")
+    assert out == "\u2217bold\u2217 \u02cdit\u02cd \u223cstrike\u223c"
+    assert_literal(out)
+    assert out.translate(FOLD) == "*bold* _it_ ~strike~"
+
+
+def test_code_preformatted_and_full_width_markers_are_shown_not_rendered() -> None:
+    out = escape_mrkdwn("`code` ```pre``` \uff0abold\uff0a \uff3fit\uff3f \uff40x\uff40")
+    tick = "\u02cb"
+    assert out == f"{tick}code{tick} {tick * 3}pre{tick * 3} \ufe61bold\ufe61 \u2e0fit\u2e0f {tick}x{tick}"
+    assert_literal(out)
+
+
+def test_a_line_starting_with_a_quote_mark_is_not_a_block_quote() -> None:
+    out = escape_mrkdwn("> quoted\n>> twice\n  > indented\n\uff1e wide\na > b")
+    assert out.split("\n") == [
+        "\u02c3 quoted",
+        "\u02c3&gt; twice",
+        "  \u02c3 indented",
+        "\u02c3 wide",
+        "a &gt; b",  # a `>` inside a line is no quote: it stays the exact character
+    ]
+    assert_literal(out)
+
+
+def test_a_quote_mark_behind_a_removed_control_still_starts_the_line() -> None:
+    assert escape_mrkdwn("\u202e> x") == "\u02c3 x"
+
+
+def test_right_to_left_override_from_the_issue_is_removed() -> None:
+    out = escape_mrkdwn("refund \u202egnp.exe\u202c now")
+    assert out == "refund gnp.exe now"
+
+
+@pytest.mark.parametrize(
+    "control",
+    [
+        *BIDI_CONTROLS,
+        "\u200b",  # zero-width space
+        "\u200c",  # zero-width non-joiner
+        "\u200d",  # zero-width joiner
+        "\u2060",  # word joiner
+        "\ufeff",  # BOM / zero-width no-break space
+        "\u00ad",  # soft hyphen
+        "\U000e0041",  # tag latin capital A: hidden ASCII
+        "\x00",
+        "\x1b",
+        "\x7f",
+        "\x85",
+        "\r",
+        "\ud800",  # lone surrogate
+    ],
+)
+def test_invisible_controls_are_removed(control: str) -> None:
+    assert escape_mrkdwn(f"a{control}b") == "ab"
+    assert escape_and_truncate(f"a{control}b", 10) == "ab"
+
+
+def test_newline_and_tab_are_kept() -> None:
+    assert escape_mrkdwn("a\tb\nc") == "a\tb\nc"
+
+
+def test_named_hostile_strings_are_literal_and_readable() -> None:
+    for text in HOSTILE_STRINGS:
+        out = escape_mrkdwn(text)
+        assert_literal(out)
+        assert html.unescape(out).translate(FOLD) == seen(text)
+
+
+def test_escape_and_truncate_counts_look_alikes_and_entities() -> None:
+    out = escape_and_truncate("*a* & <b>" * 10, 12)
+    assert out == "\u2217a\u2217 &amp;\u2026"  # the space before the cut is dropped
+    assert len(out) <= 12
+
+
+def test_safe_link_neutralises_the_label_and_leaves_the_url_working() -> None:
+    link = safe_link("https://example.com/a_b*c~d?x=1&y=`2`", "*Bold* _claim_\n> quote")
+    assert (
+        link
+        == "<https://example.com/a_b*c~d?x=1&amp;y=%602%60|\u2217Bold\u2217 \u02cdclaim\u02cd &gt; quote>"
+    )
+
+
+def test_safe_link_percent_encodes_invisible_controls_in_the_url() -> None:
+    link = safe_link("https://example.com/\u202egnp.exe", "\u202eOpen")
+    assert link == "<https://example.com/%E2%80%AEgnp.exe|Open>"
+
+
+@PROPERTY
+@example(text="*bold* _it_ ~strike~ `code` ```pre```\n> quote \u202egnp.exe")
+@given(text=slack_text())
+def test_escaped_text_is_literal_and_reads_as_written(text: str) -> None:
+    out = escape_mrkdwn(text)
+    assert_literal(out)
+    # Readability: decode the entities, fold the look-alikes back, and it is what the customer wrote.
+    assert html.unescape(out).translate(FOLD) == seen(text)
+    assert alphanumerics(html.unescape(out).translate(FOLD)) == alphanumerics(seen(text))
+
+
+@PROPERTY
+@given(text=slack_text(max_size=300), limit=st.integers(min_value=1, max_value=120))
+def test_cut_text_is_literal_within_the_limit_and_a_grapheme_prefix(text: str, limit: int) -> None:
+    out = escape_and_truncate(text, limit)
+    assert len(out) <= limit
+    assert_literal(out)
+    whole = escape_mrkdwn(text)
+    if out == whole:
+        return
+    assert out.endswith(ELLIPSIS)
+    kept = html.unescape(out.removesuffix(ELLIPSIS)).translate(FOLD)
+    graphemes = regex.findall(r"\X", seen(text))
+    assert any(kept == "".join(graphemes[:n]).rstrip() for n in range(len(graphemes) + 1)), (kept, graphemes)
+    wanted = alphanumerics(seen(text))
+    assert alphanumerics(kept) == wanted[: len(alphanumerics(kept))]
+
+
+@PROPERTY
+@given(
+    path=hostile_text(max_size=40),
+    label=slack_text(max_size=60),
+)
+def test_link_label_is_literal_and_the_link_has_one_target(path: str, label: str) -> None:
+    link = safe_link("https://example.com/" + path, label)
+    if not is_linkable("https://example.com/" + path):
+        assert_literal(link)
+        return
+    target, sep, shown = link[1:-1].partition("|")
+    assert link[0] == "<" and link[-1] == ">"
+    assert not set("<>| ") & set(target)
+    assert all(unicodedata.category(ch) not in {"Cc", "Cf", "Cs"} for ch in target), target
+    assert_literal(shown)
+    assert sep or not shown
