@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote as url_quote
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -32,6 +33,7 @@ __all__ = [
     "QUOTE_LIMIT",
     "SECTION_TEXT_LIMIT",
     "CaseUpdateMessage",
+    "IncidentLink",
     "IncidentMessage",
     "MentionMessage",
     "SpikeMessage",
@@ -41,8 +43,8 @@ __all__ = [
     "build_incident_fallback",
     "build_mention_blocks",
     "build_mention_fallback",
-    "build_spike_blocks",
-    "build_spike_fallback",
+    "build_spikes_blocks",
+    "build_spikes_fallback",
     "case_url",
 ]
 
@@ -346,12 +348,34 @@ def _mrkdwn(text: str) -> MarkdownTextObject:
 
 
 @dataclass(frozen=True)
+class IncidentLink:
+    """The open incident a spike belongs to: named in the spike message, linked to its Slack thread.
+
+    `channel_id` and `ts` are its parent message's, once posted (None before).
+    """
+
+    id: int
+    title: str
+    count: int
+    channel_id: str | None = None
+    ts: str | None = None
+
+    @property
+    def thread_url(self) -> str | None:
+        """Slack's workspace-independent archive link to the parent (`/archives/<channel>/p<ts digits>`)."""
+        if not self.channel_id or not self.ts:
+            return None
+        return f"https://slack.com/archives/{url_quote(self.channel_id, safe='')}/p{self.ts.replace('.', '')}"
+
+
+@dataclass(frozen=True)
 class SpikeMessage:
     """A spike of negative mentions for one touchpoint or topic, as plain values.
 
     `dimension` is "touchpoint" or "topic"; `window` is the rule's label ("1h", "1d"); `expected` is the
     baseline's mean negatives per window; shares are in [0, 1] or None when unknown. `examples` are a few
-    negative quotes of the window (customer text: escaped and cut here).
+    negative quotes of the window (customer text: escaped and cut here); `incident` the open incident
+    that carries this touchpoint or topic, if any.
     """
 
     dimension: str
@@ -364,31 +388,67 @@ class SpikeMessage:
     baseline_share: float | None = None
     p_value: float | None = None
     examples: Sequence[str] = ()
+    incident: IncidentLink | None = None
 
 
-def build_spike_blocks(spike: SpikeMessage, *, example_limit: int = 280) -> list[dict[str, Any]]:
-    """Block Kit for one spike alert: what spiked, by how much against what usual, and example quotes."""
-    fields = [
-        ("Negatives", f"{spike.observed} in the last {spike.window} (usually {spike.expected:.1f})"),
-        ("Share negative", _share_change(spike)),
-    ]
-    if spike.p_value is not None:
-        fields.append(("Chance if nothing changed", f"p = {spike.p_value:.2g}"))
-    blocks: list[Block] = [
-        SectionBlock(text=_mrkdwn(f"*{_spike_heading(spike)}*")),
-        SectionBlock(fields=[_mrkdwn(_field(name, value, SHORT_LIMIT)) for name, value in fields]),
-    ]
-    for quote in list(spike.examples)[:3]:
-        blocks.append(SectionBlock(text=_mrkdwn(">" + escape_and_truncate(_one_line(quote), example_limit))))
-    return [block.to_dict() for block in blocks]
+SPIKES_PER_MESSAGE = 10
+"""Spikes shown in one message (Slack allows 50 blocks); the rest are counted in a closing line."""
 
 
-def build_spike_fallback(spike: SpikeMessage) -> str:
-    """One escaped line for notifications and block-less clients."""
-    return (
-        f"{_spike_heading(spike)}: {spike.observed} negatives in the last {spike.window}, "
-        f"usually {spike.expected:.1f} · {_share_change(spike)}"
-    )
+def build_spikes_blocks(spikes: Sequence[SpikeMessage], *, example_limit: int = 280) -> list[dict[str, Any]]:
+    """Block Kit for the spikes one check found, in ONE message (one ping, however many keys spiked).
+
+    Per spike: what spiked, by how much against what usual, its incident (linked to the thread once
+    posted), and up to two example quotes; more than `SPIKES_PER_MESSAGE` spikes end in "+N more".
+    """
+    if not spikes:
+        raise ValueError("a spike message needs at least one spike")
+    heading = f"*{len(spikes)} spikes of negative mentions*" if len(spikes) > 1 else None
+    out: list[Block] = [SectionBlock(text=_mrkdwn(heading))] if heading else []
+    for spike in spikes[:SPIKES_PER_MESSAGE]:
+        fields = [
+            ("Negatives", f"{spike.observed} in the last {spike.window} ({_usual(spike)})"),
+            ("Share negative", _share_change(spike)),
+        ]
+        if spike.p_value is not None:
+            fields.append(("Chance if nothing changed", f"p = {spike.p_value:.2g}"))
+        out.append(SectionBlock(text=_mrkdwn(f"*{_spike_heading(spike)}*")))
+        out.append(SectionBlock(fields=[_mrkdwn(_field(name, value, SHORT_LIMIT)) for name, value in fields]))
+        if spike.incident is not None:
+            out.append(ContextBlock(elements=[_mrkdwn(_incident_line(spike.incident))]))
+        for quote in list(spike.examples)[: 3 if len(spikes) == 1 else 2]:
+            out.append(SectionBlock(text=_mrkdwn(">" + escape_and_truncate(_one_line(quote), example_limit))))
+    if len(spikes) > SPIKES_PER_MESSAGE:
+        out.append(ContextBlock(elements=[_mrkdwn(f"+{len(spikes) - SPIKES_PER_MESSAGE} more spikes")]))
+    return [block.to_dict() for block in out]
+
+
+def build_spikes_fallback(spikes: Sequence[SpikeMessage], *, limit: int = FALLBACK_TEXT_LIMIT) -> str:
+    """One escaped line for notifications and block-less clients, naming every spike it can fit."""
+    if not spikes:
+        raise ValueError("a spike message needs at least one spike")
+    text = ""
+    for shown, spike in enumerate(spikes):
+        line = (
+            f"{_spike_heading(spike)}: {spike.observed} negatives in the last {spike.window}, {_usual(spike)}"
+        )
+        more = f" · +{len(spikes) - shown} more spikes"
+        if shown and len(text) + 3 + len(line) + len(more) > limit:
+            return text + more
+        text = f"{text} · {line}" if text else line
+    return text
+
+
+def _incident_line(incident: IncidentLink) -> str:
+    title = escape_and_truncate(_one_line(incident.title), TITLE_LIMIT)
+    what = f"incident #{incident.id} “{title}” ({incident.count} mentions)"
+    url = incident.thread_url
+    return f"Part of <{url}|{what}>" if url else f"Part of {what}"
+
+
+def _usual(spike: SpikeMessage) -> str:
+    """The baseline in words: "usually 0.4", or "usually none" rather than "usually 0.0"."""
+    return f"usually {spike.expected:.1f}" if spike.expected > 0 else "usually none"
 
 
 def _spike_heading(spike: SpikeMessage) -> str:

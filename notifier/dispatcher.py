@@ -30,6 +30,18 @@ mention's own message. The latter are queued as `post` rows (so they are claimab
 only once that message has a `ts`, and become thread replies here, when claimed (`_snapshot`); a crash
 mid-send is reconciled from that thread like any other reply.
 
+Reconciling reads Slack back, which needs the history scopes (and, for channels configured by name, the
+read scopes: `notifier.scopes.dispatch_scopes`). So before its first claim or reconciliation the
+dispatcher asks `auth.test` for the token's scopes (`check_scopes`); when any it requires is missing it
+raises `MissingScopesError` and claims nothing, so the alerts stay queued until an operator grants them.
+If Slack cannot be asked right then, it goes on, and asks again next time. A reconciliation that cannot
+read Slack (a scope revoked meanwhile: `missing_scope`, or `not_in_channel`, ...) never concludes "not
+posted": the alerts become `ambiguous` instead (and the scopes are checked again before the next batch).
+With `reconcile=False` (no history scopes wanted) Slack is never read back: an alert whose outcome is
+unknown (left `sending` by a crash, or a connection lost after sending) becomes `ambiguous` at once.
+An `ambiguous` alert is never sent again by itself: it is in Slack once or not at all, and its mention's
+review case (opened if needed, reason `slack_unknown`) asks a person to check the channel.
+
 Failures are sorted by what retrying can achieve (`notifier.slackapi.classify_error`, which the digest
 shares; the same module reads channel histories and threads and resolves channel names for reconciling):
 
@@ -50,7 +62,7 @@ from __future__ import annotations
 import http.client
 import logging
 import socket
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -61,11 +73,15 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session, sessionmaker
 
+from notifier import scopes as slack_scopes
 from notifier import slackapi
+from notifier.errors import MissingScopesError
+from notifier.policy import ReviewReason
 from notifier.slackapi import ErrorKind
 from storage import alerts as outbox
+from storage import cases as case_rows
 from storage import incidents as incident_rows
-from storage.enums import AlertAction, AlertKind, AlertStatus
+from storage.enums import AlertAction, AlertKind, AlertStatus, Severity
 from storage.models import Alert
 
 __all__ = [
@@ -103,7 +119,8 @@ class DeliveryFailure:
 
 @dataclass(frozen=True)
 class DispatchResult:
-    """Counts of one `dispatch_due` run; `retried` = transient failures, `rate_limited` = deferred by 429."""
+    """Counts of one `dispatch_due` run; `retried` = transient failures, `rate_limited` = deferred by 429,
+    `ambiguous` = outcome unknown and not to be re-sent (reconciliation off)."""
 
     claimed: int = 0
     sent: int = 0
@@ -111,6 +128,7 @@ class DispatchResult:
     rate_limited: int = 0
     failed: int = 0
     failures: tuple[DeliveryFailure, ...] = ()
+    ambiguous: int = 0
 
 
 @dataclass(frozen=True)
@@ -118,12 +136,14 @@ class ReconcileResult:
     """Counts of one `reconcile_sending` run.
 
     `confirmed`: found in Slack, now `sent`. `requeued`: not found, back to `pending`. `unresolved`: the
-    lookup itself failed transiently; left in `sending` for the next run.
+    lookup itself failed transiently; left in `sending` for the next run. `ambiguous`: Slack could not be
+    read (or reconciliation is off): never re-sent, a person checks.
     """
 
     confirmed: int = 0
     requeued: int = 0
     unresolved: int = 0
+    ambiguous: int = 0
 
 
 @dataclass(frozen=True)
@@ -176,12 +196,25 @@ class _Ambiguous:
 _Outcome = _Sent | _RateLimited | _Transient | _Permanent | _Ambiguous
 
 
+@dataclass(frozen=True)
+class _Unreadable:
+    """A reconciliation lookup that cannot succeed (no scope, not in the channel): it proves nothing."""
+
+    reason: str
+
+
+# Lookup errors that do prove the message is not there: a channel or thread that does not exist (a post
+# to it fails the same way, so a re-send cannot duplicate anything).
+_ABSENT_ERRORS = frozenset({"channel_not_found", "thread_not_found"})
+
+
 @dataclass
 class _Tally:
     claimed: int = 0
     sent: int = 0
     retried: int = 0
     rate_limited: int = 0
+    ambiguous: int = 0
     failures: list[DeliveryFailure] = field(default_factory=list)
 
     def result(self) -> DispatchResult:
@@ -192,6 +225,7 @@ class _Tally:
             rate_limited=self.rate_limited,
             failed=len(self.failures),
             failures=tuple(self.failures),
+            ambiguous=self.ambiguous,
         )
 
 
@@ -204,6 +238,9 @@ class Dispatcher:
     2^(attempt-1)`, capped at `backoff_max_s`. `stuck_after_s` is how long an alert must have been in
     `sending` before `reconcile_sending` touches it, so that it never races a live dispatcher that is
     posting right now; `history_margin_s` widens the history search for clock skew between us and Slack.
+    `reconcile=False` never reads Slack back (an unknown outcome becomes `ambiguous`); `required_scopes`
+    are the token scopes checked before the first claim (default: `notifier.scopes.dispatch_scopes` of
+    `reconcile`, channel lookups by name included).
     """
 
     def __init__(
@@ -220,6 +257,8 @@ class Dispatcher:
         history_margin_s: float = 600.0,
         history_max_pages: int = slackapi.MAX_PAGES,
         text_fallback_on_invalid_blocks: bool = True,
+        reconcile: bool = True,
+        required_scopes: Collection[str] | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -241,13 +280,59 @@ class Dispatcher:
         self._history_margin_s = history_margin_s
         self._history_max_pages = history_max_pages
         self._text_fallback = text_fallback_on_invalid_blocks
+        self._reconcile = reconcile
+        self._required_scopes = tuple(
+            required_scopes
+            if required_scopes is not None
+            else slack_scopes.dispatch_scopes(reconcile=reconcile, channel_names=True)
+        )
+        self._scopes_verified = False
         # Channel name -> ID, learned from successful posts; reconciliation needs IDs for history.
         self._channel_ids: dict[str, str] = {}
+
+    # -- the token's scopes ------------------------------------------------------------------------------
+
+    @property
+    def required_scopes(self) -> tuple[str, ...]:
+        return self._required_scopes
+
+    def check_scopes(self) -> slack_scopes.SlackIdentity:
+        """Ask `auth.test` who the token is and which scopes it has; raises `MissingScopesError` when a
+        required one is missing. Slack's own errors (`SlackApiError`, `OSError`) propagate."""
+        identity = slack_scopes.identify(self._client)
+        missing = slack_scopes.missing_scopes(self._required_scopes, identity.scopes)
+        if missing:
+            self._scopes_verified = False
+            why = "to find an alert in Slack before sending it again" if self._reconcile else "to post"
+            raise MissingScopesError(
+                f"the Slack token lacks scope(s) {', '.join(missing)} needed {why}; not dispatching",
+                missing=missing,
+            )
+        if identity.scopes is None:
+            logger.warning("Slack did not list the token's scopes (no x-oauth-scopes header); not checked")
+        self._scopes_verified = True
+        return identity
+
+    def _require_scopes(self) -> None:
+        """Before the first claim or reconciliation: refuse (MissingScopesError) without the scopes."""
+        if self._scopes_verified:
+            return
+        try:
+            self.check_scopes()
+        except (SlackApiError, OSError, http.client.HTTPException) as err:
+            # Slack cannot say now: go on (posts report their own errors, a lookup that cannot read Slack
+            # never re-sends) and ask again before the next batch.
+            reason = slackapi.error_code(err) if isinstance(err, SlackApiError) else type(err).__name__
+            logger.warning("cannot check the Slack token's scopes now (%s); will check again", reason)
 
     # -- delivery ----------------------------------------------------------------------------------------
 
     def dispatch_due(self, limit: int = 50) -> DispatchResult:
-        """Claim up to `limit` due alerts, post them, and record each outcome; returns the counts."""
+        """Claim up to `limit` due alerts, post them, and record each outcome; returns the counts.
+
+        Raises `MissingScopesError`, claiming nothing, while the token lacks a required scope.
+        """
+        self._require_scopes()
         tally = _Tally()
         deferred: dict[str, datetime] = {}  # channel -> rate-limited until
         logged: set[tuple[str, str]] = set()
@@ -388,6 +473,9 @@ class Dispatcher:
                 row.attempts = max(row.attempts - 1, 0)  # Slack's limit, not this alert's failure
                 tally.rate_limited += 1
                 logger.info("alert %d rate limited; next attempt at %s", alert.id, outcome.until.isoformat())
+            elif isinstance(outcome, _Ambiguous) and not self._reconcile:
+                self._mark_ambiguous(session, row, f"{outcome.error}; reconciliation is off", now=now)
+                tally.ambiguous += 1
             elif isinstance(outcome, _Ambiguous) and row.attempts < self._max_attempts:
                 row.last_error = outcome.error  # still `sending`: reconcile_sending settles it
                 tally.retried += 1
@@ -433,20 +521,26 @@ class Dispatcher:
 
         Only alerts claimed more than `stuck_after_s` ago are looked at. Each channel's history is read
         once (with `include_all_metadata`), from the earliest claim minus `history_margin_s`, and matched
-        on the `dedup_key` in the message metadata.
+        on the `dedup_key` in the message metadata. A history that cannot be read, or reconciliation
+        switched off, makes them `ambiguous` instead. Raises `MissingScopesError` like `dispatch_due`.
         """
+        self._require_scopes()
         now = self._clock()
         with self._sessions.begin() as session:
             rows = outbox.list_stuck_sending(
                 session, claimed_before=now - timedelta(seconds=self._stuck_after_s)
             )
             stuck = [_snapshot(row) for row in rows]
-        confirmed = requeued = unresolved = 0
+        confirmed = requeued = unresolved = ambiguous = 0
         groups: dict[tuple[str, str | None], list[_Outgoing]] = {}  # (channel, thread) -> alerts
         for alert in stuck:
             if alert.action == AlertAction.UPDATE:
                 if self._settle(alert, None):  # chat.update is idempotent: just do it again
                     requeued += 1
+                continue
+            if not self._reconcile:
+                reason = "interrupted while sending; reconciliation is off, so Slack was not asked"
+                ambiguous += self._settle_ambiguous(alert, reason)
                 continue
             thread = alert.parent_ts if alert.action == AlertAction.REPLY else None
             channel = alert.parent_channel_id or alert.channel if thread else alert.channel
@@ -457,6 +551,9 @@ class Dispatcher:
                 if found is None:
                     unresolved += 1
                     continue
+                if isinstance(found, _Unreadable):
+                    ambiguous += self._settle_ambiguous(alert, found.reason)
+                    continue
                 posted = found.get(alert.dedup_key)
                 if self._settle(alert, posted):
                     if posted is not None:
@@ -465,18 +562,22 @@ class Dispatcher:
                         requeued += 1
         if stuck:
             logger.info(
-                "reconciled alerts left in sending: confirmed=%d requeued=%d unresolved=%d",
+                "reconciled alerts left in sending: confirmed=%d requeued=%d unresolved=%d ambiguous=%d",
                 confirmed,
                 requeued,
                 unresolved,
+                ambiguous,
             )
-        return ReconcileResult(confirmed=confirmed, requeued=requeued, unresolved=unresolved)
+        return ReconcileResult(
+            confirmed=confirmed, requeued=requeued, unresolved=unresolved, ambiguous=ambiguous
+        )
 
-    def _posted_in(self, channel: str, alerts: list[_Outgoing]) -> dict[str, _Sent] | None:
-        """dedup_key -> posted message for our alerts in `channel`; None when Slack could not be asked.
+    def _posted_in(self, channel: str, alerts: list[_Outgoing]) -> dict[str, _Sent] | _Unreadable | None:
+        """dedup_key -> posted message for our alerts in `channel`; None when Slack could not be asked now.
 
-        A permanent lookup error (the channel does not exist, or we may not read it) returns an empty
-        mapping: the alerts are re-sent, and the post itself then reports the real problem.
+        A channel that does not exist returns an empty mapping: the alerts are re-sent, and the post itself
+        then reports the problem. Any other permanent error (no scope to read it, not in the channel) is
+        `_Unreadable`: not finding the message there proves nothing.
         """
         try:
             channel_id = self._resolve_channel_id(channel)
@@ -492,15 +593,13 @@ class Dispatcher:
             )
             return _alerts_by_dedup_key(history, channel_id)
         except SlackApiError as err:
-            outcome = self._classify(err)
-            if isinstance(outcome, _Permanent):
-                logger.warning(
-                    "cannot read history of %s (%s); re-sending %d alerts may duplicate them",
-                    channel,
-                    outcome.error,
-                    len(alerts),
-                )
-                return {}
+            if isinstance(self._classify(err), _Permanent):
+                if slackapi.error_code(err) in _ABSENT_ERRORS:
+                    logger.warning(
+                        "channel %s not found in Slack; re-queueing its alerts left in sending", channel
+                    )
+                    return {}
+                return self._unreadable(err, f"history of {channel}")
             logger.warning(
                 "cannot read history of %s now (%s); will retry", channel, slackapi.error_code(err)
             )
@@ -509,8 +608,9 @@ class Dispatcher:
             logger.warning("cannot read history of %s now (%s); will retry", channel, err)
             return None
 
-    def _replied_in(self, channel_id: str, thread_ts: str) -> dict[str, _Sent] | None:
-        """dedup_key -> reply for our alerts in one incident thread; None when Slack could not be asked."""
+    def _replied_in(self, channel_id: str, thread_ts: str) -> dict[str, _Sent] | _Unreadable | None:
+        """dedup_key -> reply for our alerts in one thread; None when Slack could not be asked now, and
+        `_Unreadable` when it cannot be read at all (as `_posted_in`)."""
         try:
             replies = slackapi.thread_replies(
                 self._client, channel_id, thread_ts, max_pages=self._history_max_pages
@@ -518,13 +618,24 @@ class Dispatcher:
             return _alerts_by_dedup_key(replies, channel_id)
         except SlackApiError as err:
             if isinstance(self._classify(err), _Permanent):
-                logger.warning(
-                    "cannot read thread %s in %s (%s)", thread_ts, channel_id, slackapi.error_code(err)
-                )
-                return {}
+                if slackapi.error_code(err) in _ABSENT_ERRORS:
+                    logger.warning("thread %s in %s not found in Slack", thread_ts, channel_id)
+                    return {}
+                return self._unreadable(err, f"thread {thread_ts} in {channel_id}")
             return None
         except OSError:
             return None
+
+    def _unreadable(self, err: SlackApiError, what: str) -> _Unreadable:
+        """A lookup Slack refuses for good: nothing may be concluded; a missing scope is checked again."""
+        error = slackapi.error_code(err)
+        data = err.response.data
+        needed = data.get("needed") if isinstance(data, dict) else None
+        if error == "missing_scope":
+            self._scopes_verified = False  # the next batch asks auth.test again, and stops if still missing
+        reason = f"cannot read the {what}: {error}" + (f" (needs {needed})" if needed else "")
+        logger.error("%s; its alerts left in sending are not sent again", reason)
+        return _Unreadable(reason[:_REASON_LIMIT])
 
     def _resolve_channel_id(self, channel: str) -> str | None:
         """conversations.history needs an ID; alerts may name their channel (`#cx-alerts`)."""
@@ -565,6 +676,42 @@ class Dispatcher:
                 )
                 logger.info("alert %d was not in Slack; queued to send again", alert.id)
             return True
+
+    def _settle_ambiguous(self, alert: _Outgoing, reason: str) -> bool:
+        """Mark an alert left in `sending` `ambiguous`, unless another process settled it meanwhile."""
+        now = self._clock()
+        with self._sessions.begin() as session:
+            row = session.get(Alert, alert.id, with_for_update=True, populate_existing=True)
+            if row is None or row.status != AlertStatus.SENDING or row.claimed_at != alert.claimed_at:
+                return False
+            self._mark_ambiguous(session, row, reason, now=now)
+            return True
+
+    def _mark_ambiguous(self, session: Session, row: Alert, reason: str, *, now: datetime) -> None:
+        """The alert may be in Slack or not: never send it again; a person looks (its mention's case)."""
+        outbox.mark_ambiguous(row, error=reason[:_REASON_LIMIT])
+        case_id = None
+        if row.mention_id is not None:
+            case_id = case_rows.flag_for_review(
+                session,
+                mention_id=row.mention_id,
+                reason=ReviewReason.SLACK_UNKNOWN,
+                note=(
+                    f"vocwatch cannot tell whether its Slack message about this mention ({row.kind}, to "
+                    f"{row.channel}) was posted: {reason}. It was not sent again, so it is in Slack once or "
+                    f"not at all: check {row.channel} and post it by hand if it is missing."
+                ),
+                severity=Severity.WARNING,
+                now=now,
+            )
+        logger.error(
+            "alert %d (%s to %s) may or may not be in Slack (%s): marked ambiguous, not sent again; %s",
+            row.id,
+            row.kind,
+            row.channel,
+            reason,
+            f"review case {case_id}" if case_id is not None else "check the channel",
+        )
 
 
 def _newer_update_queued(session: Session, row: Alert) -> bool:

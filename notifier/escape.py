@@ -114,6 +114,23 @@ def escape_and_truncate(text: str, limit: int, *, ellipsis: str = ELLIPSIS) -> s
     return _cut(_prepare(text), limit, ellipsis=ellipsis, render=_render)
 
 
+def code_span(name: str, limit: int) -> str:
+    """A name from the operator's config (a source, a kind) as inline code: shown as written, underscores
+    and all, where `escape_mrkdwn` would draw them as look-alikes that no longer match the config.
+
+    Nothing formats inside a code span; backticks (which would end it) become look-alikes, controls go,
+    whitespace runs become one space, `&`, `<`, `>` become entities (Slack decodes them in code too).
+    """
+    inner = (
+        _CONTROLS.sub("", _WHITESPACE.sub(" ", name))
+        .strip()
+        .replace("`", "\u02cb")
+        .replace("\uff40", "\u02cb")
+    )
+    escaped = _cut(inner, max(limit - 2, 1), ellipsis=ELLIPSIS, render=_entities)
+    return f"`{escaped}`"
+
+
 def safe_link(url: str, label: str) -> str:
     """Return a Slack link `<url|label>` for an http(s) URL, or just the escaped label for anything else.
 
@@ -147,6 +164,10 @@ def is_linkable(url: str) -> bool:
 
 def _identity(text: str) -> str:
     return text
+
+
+def _entities(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _prepare(text: str) -> str:

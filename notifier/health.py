@@ -24,7 +24,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
 
-from notifier.escape import escape_and_truncate
+from notifier.escape import code_span, escape_and_truncate
 
 __all__ = [
     "HealthTransition",
@@ -89,7 +89,7 @@ def announced_status(latest_key: str | None) -> tuple[int, str]:
 
 
 def _headline(source: str, transition: HealthTransition) -> str:
-    name = escape_and_truncate(" ".join(source.split()), 200)
+    name = code_span(source, 200)
     if transition.recovered:
         return f":white_check_mark: *Source recovered:* {name} is being heard again"
     if transition.status == DARK:
@@ -108,7 +108,7 @@ def build_health_blocks(
         ContextBlock(
             elements=[
                 MarkdownTextObject(
-                    text=f"kind {escape_and_truncate(kind, 50)} · {detail} · see `vocwatch sources`",
+                    text=f"kind {code_span(kind, 50)} · {detail} · see `vocwatch sources`",
                     verbatim=True,
                 )
             ]
@@ -118,6 +118,6 @@ def build_health_blocks(
 
 
 def build_health_fallback(source: str, transition: HealthTransition, reason: str) -> str:
-    name = escape_and_truncate(" ".join(source.split()), 200)
+    name = code_span(source, 200)
     word = "recovered" if transition.recovered else transition.status
     return f"Source {word}: {name} ({escape_and_truncate(' '.join(reason.split()), _REASON_LIMIT)})"

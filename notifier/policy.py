@@ -105,6 +105,7 @@ class ReviewReason(enum.StrEnum):
     LOW_CONFIDENCE = "low_confidence"
     UNRELIABLE = "unreliable"
     CHURN_RISK = "churn_risk"
+    SLACK_UNKNOWN = "slack_unknown"  # its alert may or may not be in Slack (notifier.dispatcher)
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ __all__ = [
     "error_reason",
     "find_channel_id",
     "is_channel_id",
+    "list_channels",
     "metadata_payload",
     "resolve_channel_id",
     "retry_after_s",
@@ -99,12 +100,21 @@ def find_channel_id(client: WebClient, name: str, *, max_pages: int = MAX_PAGES)
     Slack has no lookup by name, so this pages through `conversations.list` (the dispatcher caches it).
     """
     wanted = name.lstrip("#")
-    pages = _pages(client.conversations_list, max_pages=max_pages, types=_CHANNEL_TYPES, limit=_PAGE_SIZE)
-    for page in pages:
-        for channel in page.get("channels") or []:
-            if channel.get("name") == wanted:
-                return str(channel["id"])
+    for channel in list_channels(client, max_pages=max_pages):
+        if channel.get("name") == wanted:
+            return str(channel["id"])
     return None
+
+
+def list_channels(
+    client: WebClient, *, types: str = _CHANNEL_TYPES, max_pages: int = MAX_PAGES
+) -> Iterator[Mapping[str, Any]]:
+    """The channels of `types` the token can see (`conversations.list`), with `id`, `name`, `is_member`.
+
+    Public channels need `channels:read`, private ones `groups:read` (and only those the bot is in).
+    """
+    for page in _pages(client.conversations_list, max_pages=max_pages, types=types, limit=_PAGE_SIZE):
+        yield from page.get("channels") or []
 
 
 def resolve_channel_id(client: WebClient, channel: str, *, max_pages: int = MAX_PAGES) -> str | None:

@@ -23,6 +23,7 @@ Pure: counts in, verdicts out (no storage, no Slack); `vocwatch/stages/spikes.py
 from __future__ import annotations
 
 import enum
+import hashlib
 import math
 import statistics
 from collections.abc import Sequence
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 __all__ = [
+    "DEFAULT_MIN_HISTORY",
     "DEFAULT_SPIKE_RULES",
     "BinCounts",
     "EpisodeState",
@@ -39,7 +41,7 @@ __all__ = [
     "evaluate_spike",
     "next_episode_step",
     "poisson_upper_tail",
-    "spike_dedup_key",
+    "spike_batch_key",
 ]
 
 
@@ -67,6 +69,9 @@ class SpikeRule:
         """An episode ends after one whole window without a spike."""
         return self.window
 
+
+DEFAULT_MIN_HISTORY = timedelta(days=3)
+"""How long a touchpoint or topic is watched before it is judged: a baseline of zero is no baseline."""
 
 DEFAULT_SPIKE_RULES: tuple[SpikeRule, ...] = (
     SpikeRule(name="1h", window=timedelta(hours=1), baseline_bins=12),
@@ -194,6 +199,11 @@ def next_episode_step(
     return EpisodeStep.NOTHING
 
 
-def spike_dedup_key(dimension: str, name: str, rule: str, started_at: datetime) -> str:
-    """One key per episode: a second check of the same episode can never enqueue a second alert."""
-    return f"spike:{dimension}:{name}:{rule}:{started_at.strftime('%Y%m%dT%H%M%S')}"[:255]
+def spike_batch_key(episode_keys: Sequence[str], opened_at: datetime) -> str:
+    """The one alert key of the episodes one check opened (`<dimension>:<name>:<rule>` each).
+
+    A rerun of the same check (a crash before its commit) computes the same key, so it cannot queue a
+    second message; episodes opened at another time get another key.
+    """
+    digest = hashlib.sha256("\n".join(sorted(episode_keys)).encode("utf-8")).hexdigest()[:16]
+    return f"spike:{opened_at.strftime('%Y%m%dT%H%M%S')}:{digest}"

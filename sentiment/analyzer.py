@@ -142,6 +142,7 @@ class Analyzer:
                     topics=topics[i],
                     flags=reading.flags,
                     taxonomy_version=taxonomy,
+                    embedding=tuple(vectors[whole[i]].tolist()),
                 )
             )
         return results

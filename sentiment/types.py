@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 class SentimentLabel(enum.StrEnum):
@@ -37,7 +37,8 @@ class Analysis:
     `taxonomy_version` does the same for `topics`. `lang` is ISO 639-1 or `None` when unsure; `reliable` is
     False when `flags` name a reason the model may misread the text (very short, emoji only, sarcasm cue,
     a language it is weak on). `churn_risk` is 0..1; `topics` are sorted by score, each with the sentiment
-    of the clauses about it.
+    of the clauses about it. `embedding` is the text's L2-normalised e5 sentence embedding (empty where the
+    analyzer has none): callers compare meanings with it, e.g. to tell two stories on one topic apart.
     """
 
     label: SentimentLabel
@@ -52,6 +53,7 @@ class Analysis:
     reliable: bool = True
     flags: tuple[str, ...] = ()
     taxonomy_version: str | None = None
+    embedding: tuple[float, ...] = field(default=(), repr=False)
 
     @classmethod
     def from_probabilities(
@@ -64,6 +66,7 @@ class Analysis:
         topics: tuple[TopicScore, ...] = (),
         flags: tuple[str, ...] = (),
         taxonomy_version: str | None = None,
+        embedding: tuple[float, ...] = (),
     ) -> Analysis:
         """Build from per-label probabilities (a label missing from the head counts as 0).
 
@@ -85,4 +88,5 @@ class Analysis:
             reliable=not flags,
             flags=flags,
             taxonomy_version=taxonomy_version,
+            embedding=embedding,
         )

@@ -40,6 +40,7 @@ from storage.enums import (
     SentimentLabel,
     Severity,
     SurveyMetric,
+    TouchpointOrigin,
     UserRole,
 )
 from storage.errors import (
@@ -77,6 +78,7 @@ __all__ = [
     "Severity",
     "StorageError",
     "SurveyMetric",
+    "TouchpointOrigin",
     "TouchpointSummary",
     "UTCDateTime",
     "UnknownTouchpointError",

@@ -24,6 +24,7 @@ __all__ = [
     "claim_due",
     "enqueue_alert",
     "list_stuck_sending",
+    "mark_ambiguous",
     "mark_failed",
     "mark_retry",
     "mark_sending",
@@ -134,6 +135,16 @@ def mark_retry(alert: Alert, *, error: str, next_attempt_at: datetime) -> None:
 def mark_failed(alert: Alert, *, error: str) -> None:
     """A permanent failure (channel_not_found, invalid_blocks...): retrying cannot help."""
     alert.status = AlertStatus.FAILED
+    alert.last_error = error
+
+
+def mark_ambiguous(alert: Alert, *, error: str) -> None:
+    """The post may or may not have reached Slack, and Slack cannot tell us: never sent again by itself.
+
+    Sending it again could post it twice; a person checks the channel instead (the dispatcher opens a
+    review case). `claimed_at` stays: it says when to look for the message.
+    """
+    alert.status = AlertStatus.AMBIGUOUS
     alert.last_error = error
 
 

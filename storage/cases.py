@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, joinedload
 
 from storage._dialect import insert_for
-from storage.enums import CaseEventKind, CaseStatus, SentimentLabel, Severity, UserRole
+from storage.enums import CaseEventKind, CaseStatus, SentimentLabel, Severity, TouchpointOrigin, UserRole
 from storage.errors import CaseActionError
 from storage.models import (
     Alert,
@@ -43,6 +43,7 @@ __all__ = [
     "TopicScore",
     "apply_action",
     "case_detail",
+    "flag_for_review",
     "open_case",
 ]
 
@@ -86,6 +87,27 @@ def open_case(
             )
         )
     return case_id
+
+
+def flag_for_review(
+    session: Session, *, mention_id: int, reason: str, note: str, severity: Severity, now: datetime
+) -> int:
+    """Ask a person to look at a mention, with a note from vocwatch itself; returns the case id.
+
+    The mention's case is opened (with `reason` and `severity`) if it has none; a closed one is reopened,
+    since the note asks for something to be done. The note is a `note` event without a user, which the
+    case history shows as written by vocwatch.
+    """
+    open_case(session, mention_id=mention_id, reason=reason, severity=severity, now=now)
+    case = session.scalars(select(Case).where(Case.mention_id == mention_id).with_for_update()).one()
+    if case.status in (CaseStatus.RESOLVED, CaseStatus.DISMISSED):
+        case.status, case.resolution, case.closed_at = CaseStatus.OPEN, None, None
+        session.add(CaseEvent(case_id=case.id, kind=CaseEventKind.REOPEN, detail={}, created_at=now))
+    case.updated_at = now
+    session.add(
+        CaseEvent(case_id=case.id, kind=CaseEventKind.NOTE, detail={"note": note[:4000]}, created_at=now)
+    )
+    return case.id
 
 
 @dataclass(frozen=True)
@@ -343,6 +365,7 @@ def _correct(session: Session, case: Case, action: CaseAction, *, now: datetime)
         mention = session.get(Mention, case.mention_id)
         if mention is not None:
             mention.touchpoint_id = touchpoint_id
+            mention.touchpoint_origin = TouchpointOrigin.CORRECTION
         detail["touchpoint"] = action.touchpoint
     if not detail:
         raise CaseActionError("a correction needs a label, topics or a touchpoint")

@@ -1,4 +1,5 @@
-"""Queries of the weekly digest and its outbox record (one `digests` row per week and channel).
+"""Queries of the weekly digest and its outbox record (one `digests` row per week and channel, plus one
+per partial preview: the `edition` column keeps previews apart from the week's complete digest).
 
 Every aggregate is computed by the database over an indexed time range and comes back as a few hundred
 grouped rows at most, whatever the number of mentions: the digest never loads mentions one by one.
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, text
@@ -35,15 +36,17 @@ from storage.models import (
     Topic,
     Touchpoint,
 )
+from storage.models.digests import FINAL_EDITION
 
 __all__ = [
+    "FINAL_EDITION",
     "Weeks",
     "begin_snapshot",
     "count_held_back",
     "count_versions",
     "get_digest_for_update",
     "heard_before",
-    "is_digest_sent",
+    "is_digest_done",
     "list_journey",
     "list_quotes",
     "list_runs_between",
@@ -51,6 +54,8 @@ __all__ = [
     "mark_digest_error",
     "mark_digest_posted",
     "mark_digest_sent",
+    "mark_digest_skipped",
+    "partial_edition",
     "sentiment_cells",
     "survey_cells",
     "taxonomy_version",
@@ -291,17 +296,37 @@ def list_runs_between(
 # -- the digest outbox record --------------------------------------------------------------------------
 
 
-def get_digest_for_update(session: Session, *, week: str, channel: str, now: datetime) -> Digest:
-    """The (week, channel) row, created `pending` if new, locked for this transaction.
+def partial_edition(until: datetime) -> str:
+    """The edition of a partial digest (a preview of a week that is not over) of the data up to `until`,
+    e.g. "partial@2026-11-19T12:00Z": each preview is a row of its own, and none is the week's digest
+    (`FINAL_EDITION`), which stays owed until the week is over."""
+    return f"partial@{until.astimezone(UTC):%Y-%m-%dT%H:%MZ}"
+
+
+def get_digest_for_update(
+    session: Session, *, week: str, channel: str, now: datetime, edition: str = FINAL_EDITION
+) -> Digest:
+    """The (week, channel, edition) row, created `pending` if new, locked for this transaction.
 
     Created with INSERT ... ON CONFLICT DO NOTHING, so two processes racing create one row.
     """
     session.execute(
         insert_for(session, Digest)
-        .values(week=week, channel=channel, status=DigestStatus.PENDING, attempts=0, created_at=now)
-        .on_conflict_do_nothing(index_elements=[Digest.week, Digest.channel])
+        .values(
+            week=week,
+            channel=channel,
+            edition=edition,
+            status=DigestStatus.PENDING,
+            attempts=0,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=[Digest.week, Digest.channel, Digest.edition])
     )
-    stmt = select(Digest).where(Digest.week == week, Digest.channel == channel).with_for_update()
+    stmt = (
+        select(Digest)
+        .where(Digest.week == week, Digest.channel == channel, Digest.edition == edition)
+        .with_for_update()
+    )
     return session.execute(stmt.execution_options(populate_existing=True)).scalar_one()
 
 
@@ -320,10 +345,19 @@ def mark_digest_error(row: Digest, *, error: str, permanent: bool) -> None:
         row.status = DigestStatus.FAILED
 
 
-def is_digest_sent(session: Session, *, week: str, channel: str) -> bool:
-    """Whether the (week, channel) digest is already in Slack: the weekly job's cheap first check."""
+def mark_digest_skipped(row: Digest) -> None:
+    """Nothing to post (an empty week, and empty weeks are not posted): nothing is owed any more."""
+    row.status, row.last_error = DigestStatus.SKIPPED, None
+
+
+def is_digest_done(session: Session, *, week: str, channel: str) -> bool:
+    """Whether the week's (complete) digest needs nothing more for `channel`: it is in Slack, or the week
+    was empty and skipped. The weekly job's cheap first check; partial previews never count."""
     stmt = select(Digest.id).where(
-        Digest.week == week, Digest.channel == channel, Digest.status == DigestStatus.SENT
+        Digest.week == week,
+        Digest.channel == channel,
+        Digest.edition == FINAL_EDITION,
+        Digest.status.in_((DigestStatus.SENT, DigestStatus.SKIPPED)),
     )
     return session.scalar(stmt) is not None
 

@@ -23,6 +23,7 @@ __all__ = [
     "SentimentLabel",
     "Severity",
     "SurveyMetric",
+    "TouchpointOrigin",
     "UserRole",
 ]
 
@@ -46,6 +47,21 @@ class MentionStatus(enum.StrEnum):
     NEW = "new"
     ANALYZED = "analyzed"
     FAILED = "failed"
+
+
+class TouchpointOrigin(enum.StrEnum):
+    """Why a mention sits at its touchpoint; each origin gives way only to a stronger one.
+
+    `default`: the source's default touchpoint (or the crawl's), a guess about where such posts belong;
+    `assigned`: the item itself named it (a survey answer to a question about onboarding);
+    `topic`: analysis found a topic with a touchpoint rule ("the courier lost it": delivery), which wins
+    over a default; `correction`: CX staff set it in the review UI, which wins over everything.
+    """
+
+    DEFAULT = "default"
+    ASSIGNED = "assigned"
+    TOPIC = "topic"
+    CORRECTION = "correction"
 
 
 class SentimentLabel(enum.StrEnum):
@@ -79,13 +95,18 @@ class AlertAction(enum.StrEnum):
 
 
 class AlertStatus(enum.StrEnum):
-    """Outbox states: pending -> sending -> sent; `sending` survives a crash and is reconciled, not resent."""
+    """Outbox states: pending -> sending -> sent; `sending` survives a crash and is reconciled, not resent.
+
+    `ambiguous`: the post may or may not be in Slack and Slack could not be asked (reconciliation switched
+    off, or the history unreadable); it is never sent again by itself, and a person is asked to look.
+    """
 
     PENDING = "pending"
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
     SUPPRESSED = "suppressed"
+    AMBIGUOUS = "ambiguous"
 
 
 class Severity(enum.StrEnum):
@@ -147,6 +168,9 @@ class DigestStatus(enum.StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+    # The week had nothing to report (no mentions, no survey answers) and empty weeks are not posted:
+    # nothing is owed, so the weekly job stops there; a later run with something to post still posts.
+    SKIPPED = "skipped"
 
 
 class SurveyMetric(enum.StrEnum):

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from storage.alerts import enqueue_alert
 from storage.enums import AlertAction, AlertKind, AlertStatus, IncidentStatus
-from storage.models import Alert, Case, Incident
+from storage.models import Alert, Case, Incident, Topic
 
 __all__ = [
     "alert_exists",
@@ -27,6 +27,7 @@ __all__ = [
     "mark_bundled",
     "mark_parent_sent",
     "open_incidents",
+    "open_incidents_by_key",
     "refresh_parent",
 ]
 
@@ -50,6 +51,19 @@ def open_incidents(session: Session, *, channel: str, since: datetime) -> list[I
     return list(session.scalars(stmt))
 
 
+def open_incidents_by_key(session: Session) -> dict[str, Incident]:
+    """Per `topic:<name>` and `touchpoint:<name>`, the open incident with the most mentions whose theme
+    it is: what a spike alert about that topic or touchpoint links to."""
+    found: dict[str, Incident] = {}
+    stmt = select(Incident).where(Incident.status == IncidentStatus.OPEN).order_by(Incident.mention_count)
+    for incident in session.scalars(stmt):  # fewest first: the largest incident of a key is kept
+        stats = incident.stats or {}
+        for dimension in ("topic", "touchpoint"):
+            if stats.get(dimension):
+                found[f"{dimension}:{stats[dimension]}"] = incident
+    return found
+
+
 def incidents_silent_since(session: Session, *, before: datetime) -> list[Incident]:
     """Open incidents with no mention since `before`: candidates for `quiet` / `resolved`."""
     stmt = (
@@ -71,12 +85,17 @@ def create_incident(
     state: str,
     stats: dict[str, Any],
     now: datetime,
+    topic: str | None = None,
 ) -> Incident:
-    """A new open incident with its first mention; flushed so that its id can go on the parent alert."""
+    """A new open incident with its first mention; flushed so that its id can go on the parent alert.
+
+    `topic` (a topic's name) is its theme: the digest lists incidents by it.
+    """
     incident = Incident(
         key=key[:255],
         status=IncidentStatus.OPEN,
         channel=channel,
+        topic_id=session.scalar(select(Topic.id).where(Topic.name == topic)) if topic else None,
         touchpoint_id=touchpoint_id,
         mention_id=mention_id,
         mention_count=1,

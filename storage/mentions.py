@@ -7,13 +7,14 @@ import unicodedata
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import ColumnElement, Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage._dialect import insert_for
-from storage.enums import MentionStatus
-from storage.models import Mention
+from storage.enums import MentionStatus, TouchpointOrigin
+from storage.models import Mention, MentionTopic, Topic
 
 __all__ = [
     "InsertResult",
@@ -28,9 +29,13 @@ __all__ = [
     "lock_new",
     "lock_own_claims",
     "normalise_for_hash",
+    "placeable_after",
+    "ranked_topics",
     "release_claims",
     "renew_leases",
 ]
+
+_T = TypeVar("_T")
 
 # Well below SQLite's and PostgreSQL's bound-parameter limits for IN (...) lists.
 _IN_CHUNK = 500
@@ -70,6 +75,7 @@ class NewMention:
     parent_external_id: str | None = None  # the source's id of the item this one replies to
     thread_external_id: str | None = None  # the source's id of the thread's root item
     touchpoint_id: int | None = None
+    touchpoint_origin: TouchpointOrigin = TouchpointOrigin.DEFAULT
 
 
 @dataclass(frozen=True)
@@ -141,6 +147,7 @@ def insert_new_mentions(session: Session, items: Sequence[NewMention]) -> Insert
                 content_hash=digest,
                 duplicate_of_id=duplicate_of_id,
                 touchpoint_id=item.touchpoint_id,
+                touchpoint_origin=item.touchpoint_origin,
                 status=MentionStatus.NEW,
             )
             .on_conflict_do_nothing(index_elements=[Mention.source_id, Mention.external_id])
@@ -288,6 +295,36 @@ def _lock_still_new(
     return list(session.scalars(stmt))
 
 
+def placeable_after(session: Session, after_id: int, *, limit: int) -> list[Mention]:
+    """Analyzed mentions with id > `after_id` whose touchpoint topic rules may move (`default`, `topic`)."""
+    stmt = (
+        select(Mention)
+        .where(
+            Mention.id > after_id,
+            Mention.status == MentionStatus.ANALYZED,
+            Mention.touchpoint_origin.in_([TouchpointOrigin.DEFAULT, TouchpointOrigin.TOPIC]),
+        )
+        .order_by(Mention.id)
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def ranked_topics(session: Session, mention_ids: Collection[int]) -> dict[int, list[str]]:
+    """Each mention's stored topic names, strongest first (ties by name, so the order is stable)."""
+    ranked: dict[int, list[str]] = {}
+    for chunk in _chunks(sorted(mention_ids), _IN_CHUNK):
+        rows = session.execute(
+            select(MentionTopic.mention_id, Topic.name)
+            .join(Topic, Topic.id == MentionTopic.topic_id)
+            .where(MentionTopic.mention_id.in_(chunk))
+            .order_by(MentionTopic.mention_id, MentionTopic.score.desc(), Topic.name)
+        )
+        for mention_id, name in rows:
+            ranked.setdefault(mention_id, []).append(name)
+    return ranked
+
+
 def _first_mention_by_hash(session: Session, hashes: set[str]) -> dict[str, int]:
     """The earliest stored mention for each content hash: the one that copies point at."""
     found: dict[str, int] = {}
@@ -301,6 +338,6 @@ def _first_mention_by_hash(session: Session, hashes: set[str]) -> dict[str, int]
     return found
 
 
-def _chunks(values: list[str], size: int) -> Iterator[list[str]]:
+def _chunks(values: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]

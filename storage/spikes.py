@@ -18,8 +18,9 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Subquery, and_, case, func, select
 from sqlalchemy.orm import Session
 
+from storage._dialect import insert_for
 from storage.enums import AlertKind, SentimentLabel
-from storage.models import Alert, Analysis, Mention, MentionTopic, SpikeEpisode, Topic, Touchpoint
+from storage.models import Alert, Analysis, Mention, MentionTopic, SpikeEpisode, SpikeKey, Topic, Touchpoint
 
 __all__ = [
     "BinnedCounts",
@@ -31,6 +32,7 @@ __all__ = [
     "list_negative_examples",
     "list_open_episodes",
     "open_episode",
+    "watched_since",
 ]
 
 TOUCHPOINT = "touchpoint"
@@ -100,6 +102,18 @@ def count_negative_by_bin(session: Session, *, edges: Sequence[datetime]) -> lis
             bins[name][int(index)] = (int(negative), int(total))
         found.extend(BinnedCounts(dimension, name, tuple(b)) for name, b in sorted(bins.items()))
     return found
+
+
+def watched_since(session: Session, keys: Sequence[str], *, now: datetime) -> dict[str, datetime]:
+    """When the spike check first saw each of `keys` (`<dimension>:<name>`); unseen keys start `now`."""
+    for key in keys:
+        session.execute(
+            insert_for(session, SpikeKey)
+            .values(key=key, first_seen_at=now)
+            .on_conflict_do_nothing(index_elements=[SpikeKey.key])
+        )
+    rows = session.execute(select(SpikeKey.key, SpikeKey.first_seen_at).where(SpikeKey.key.in_(keys)))
+    return {key: first_seen_at for key, first_seen_at in rows}
 
 
 def get_open_episode(session: Session, key: str) -> SpikeEpisode | None:

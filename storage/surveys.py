@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage._dialect import insert_for
-from storage.enums import SurveyMetric
+from storage.enums import SurveyMetric, TouchpointOrigin
 from storage.mentions import NewMention, insert_new_mentions
 from storage.models import Mention, SurveyResponse
 
@@ -64,6 +64,11 @@ def insert_survey_answers(
                 published_at=answer.answered_at,
                 collected_at=collected_at,
                 touchpoint_id=answer.touchpoint_id,
+                touchpoint_origin=(
+                    TouchpointOrigin.ASSIGNED
+                    if answer.touchpoint_id is not None
+                    else TouchpointOrigin.DEFAULT
+                ),
                 rating=_rating(answer.scores),
             )
             for answer in with_comment

@@ -5,7 +5,7 @@ the composition root cannot import `vocwatch`, so there are five bases rather th
 
     VocwatchError   vocwatch: config, wiring, stages, daemon, CLI; carries its own `fix`
     CrawlError      crawlers.errors: RunSpecError, UnknownKindError, SourceNotFoundError, FeedError
-    NotifierError   notifier.errors: WeekFormatError
+    NotifierError   notifier.errors: WeekFormatError, MissingScopesError
     SentimentError  sentiment.errors: ModelNotFoundError, ModelFormatError, TrainSplitError
     StorageError    storage.errors: NaiveDatetimeError, UnknownTouchpointError, UnsupportedDatabaseError,
                     MigrationError, UserExistsError, LastAdminError, CaseActionError

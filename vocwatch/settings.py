@@ -27,7 +27,7 @@ from crawlers.registry import SOURCE_KINDS
 from notifier.budget import BudgetLimits
 from notifier.incidents import IncidentKnobs
 from notifier.severity import SeverityKnobs
-from notifier.spikes import SpikeRule
+from notifier.spikes import DEFAULT_MIN_HISTORY, SpikeRule
 from storage.enums import JourneyStage, Severity
 from vocwatch.config_file import exposed_secrets_warning
 from vocwatch.errors import VocwatchError
@@ -76,6 +76,10 @@ class SlackSettings(_Section):
     default_channel: str = "#cx-alerts"
     ops_channel: str | None = None
     """Where source-health alerts (dark / degraded / recovered) go; empty means `default_channel`."""
+    reconcile: bool = True
+    """Before re-sending an alert whose delivery a crash interrupted, look for it in Slack (needs the
+    history scopes, see README "Slack scopes"). `false`: never read Slack back; such an alert is marked
+    `ambiguous` and its mention's review case asks a person to check the channel instead."""
 
 
 class ModelSettings(_Section):
@@ -189,6 +193,9 @@ class SpikeSettings(_Section):
     """The count must also exceed the baseline mean + k_sigma standard deviations (bursty baselines)."""
     min_share_rise: float = Field(_SPIKE.min_share_rise, ge=0.0, le=1.0)
     """The negative share must rise at least this much (absolute) over the baseline's share."""
+    min_history_days: float = Field(DEFAULT_MIN_HISTORY.total_seconds() / 86400, ge=0.0)
+    """A touchpoint or topic is judged only after this long under watch: before, its usual volume is
+    unknown (a fresh install's backlog, a new topic). Spike alerts count against `alerts.max_pings_*`."""
 
 
 class CrawlSettings(_Section):
@@ -297,6 +304,8 @@ class DigestSettings(_Section):
     """Weeks in the chart's trend (at least 5: the 4-week average needs the 4 weeks before)."""
     out_dir: Path | None = None
     """Where the HTML and CSV reports are written; empty means `<data_dir>/digests`."""
+    post_empty: bool = False
+    """Post the digest of a week with no mentions and no survey answers; off: only its HTML and CSV."""
 
     @model_validator(mode="after")
     def _known_timezone(self) -> Self:

@@ -22,6 +22,7 @@ import storage
 from notifier.dispatcher import Dispatcher
 from vocwatch.errors import VocwatchError
 from vocwatch.settings import Settings
+from vocwatch.slackcheck import dispatch_scopes
 from vocwatch.topics import taxonomy
 
 __all__ = ["App", "build_app", "make_slack_client"]
@@ -89,7 +90,14 @@ class App:
 
     @cached_property
     def dispatcher(self) -> Dispatcher:
-        return Dispatcher(self.slack, self.sessions)
+        """Reconciles after a crash unless `slack.reconcile = false`; refuses to dispatch without the
+        scopes this config needs (`vocwatch.slackcheck.dispatch_scopes`)."""
+        return Dispatcher(
+            self.slack,
+            self.sessions,
+            reconcile=self.settings.slack.reconcile,
+            required_scopes=dispatch_scopes(self.settings),
+        )
 
 
 def build_app(settings: Settings, *, slack_base_url: str | None = None) -> App:

@@ -32,11 +32,14 @@ _CONTEXT_LIMIT = 2000
 
 
 def build_digest_blocks(digest: WeeklyDigest) -> list[dict[str, Any]]:
-    """Header, overall line, one section per journey stage, surveys, topics, incidents, honesty lines."""
+    """Header, overall line, one section per journey stage, surveys, topics, incidents, honesty lines;
+    a partial digest says so in its header and in a warning right under it."""
     blocks: list[Block] = [
-        HeaderBlock(text=f"Weekly customer voice · {digest.week}"),
+        HeaderBlock(text=f"Weekly customer voice · {fmt.week_title(digest)}"),
         _context(f"{fmt.date_range(digest)} · {fmt.overall(digest)}"),
     ]
+    if (partial := fmt.partial_text(digest)) is not None:
+        blocks.append(_section(f":warning: *{partial}*"))
     if digest.is_empty:
         blocks.append(_section("*No mentions or survey answers were stored for this week.*"))
     for stage, rows in digest.stages:
@@ -64,7 +67,7 @@ def build_digest_blocks(digest: WeeklyDigest) -> list[dict[str, Any]]:
 
 def build_digest_fallback(digest: WeeklyDigest) -> str:
     """The notification text: week and overall numbers (no customer text)."""
-    return f"Weekly customer voice {digest.week}: {fmt.overall(digest)}"
+    return f"Weekly customer voice {fmt.week_title(digest)}: {fmt.overall(digest)}"
 
 
 def _topic_blocks(digest: WeeklyDigest) -> list[Block]:

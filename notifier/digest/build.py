@@ -59,6 +59,7 @@ def build_digest(data: WeekData, options: DigestOptions | None = None) -> Weekly
         mix=_mix_effect(data.sentiment, options),
         trend=_trend(data),
         options=options,
+        partial_until=data.partial_until,
     )
 
 

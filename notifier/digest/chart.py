@@ -12,6 +12,7 @@ import io
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from notifier.digest import format as fmt
 from notifier.digest.model import WeeklyDigest
 
 __all__ = ["render_chart"]
@@ -33,11 +34,12 @@ def render_chart(digest: WeeklyDigest, *, dpi: int = 110) -> bytes:
     before = [_pct(row.share_negative_prev) for row in rows][::-1]
     positions = range(len(names))
     bars.barh([p + 0.2 for p in positions], before, height=0.4, color=_BEFORE, label="last week")
-    bars.barh([p - 0.2 for p in positions], now, height=0.4, color=_NOW, label="this week")
+    this_week = "this week (partial)" if digest.is_partial else "this week"
+    bars.barh([p - 0.2 for p in positions], now, height=0.4, color=_NOW, label=this_week)
     bars.set_yticks(list(positions), names)
     bars.set_xlabel("negative share of analyzed mentions (%)")
     bars.set_xlim(0, 100)
-    bars.set_title(f"Negative share per touchpoint · {digest.week}", fontsize=10)
+    bars.set_title(f"Negative share per touchpoint · {fmt.week_title(digest)}", fontsize=10)
     bars.legend(loc="lower right", fontsize=8)
 
     labels = [label for label, _ in digest.trend]

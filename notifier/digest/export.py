@@ -1,5 +1,8 @@
 """The digest's underlying table as CSV: one row per touchpoint (plus the total), raw numbers, no rounding.
 
+`partial_until` (UTC, ISO 8601) is set on every row of a partial digest (a week that was not over) and
+empty for a complete week.
+
 Values are numbers or empty (unknown), so a spreadsheet computes with them directly. A cell that starts
 with `=`, `+`, `-` or `@` is prefixed with `'` so a touchpoint name cannot become a formula (CSV injection).
 """
@@ -8,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 
 from notifier.digest.model import TouchpointRow, WeeklyDigest
 
@@ -33,6 +37,7 @@ CSV_COLUMNS = (
     "net_sentiment_prev_week",
     "small_n",
     "churn_risk",
+    "partial_until",
 )
 
 
@@ -42,11 +47,12 @@ def render_csv(digest: WeeklyDigest) -> str:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for row in [*digest.rows, digest.total]:
-        writer.writerow(_cells(digest.week, row))
+        writer.writerow(_cells(digest.week, row, digest.partial_until))
     return buffer.getvalue()
 
 
-def _cells(week: str, row: TouchpointRow) -> list[str]:
+def _cells(week: str, row: TouchpointRow, until: datetime | None) -> list[str]:
+    partial_until = None if until is None else until.astimezone(UTC).isoformat().replace("+00:00", "Z")
     low, high = row.negative_ci if row.negative_ci is not None else (None, None)
     values: list[object] = [
         week,
@@ -68,6 +74,7 @@ def _cells(week: str, row: TouchpointRow) -> list[str]:
         row.net_prev,
         int(row.small_n),
         row.churn_risk,
+        partial_until,
     ]
     return [_safe("" if value is None else _number(value)) for value in values]
 

@@ -15,6 +15,7 @@ __all__ = [
     "model_text",
     "net",
     "overall",
+    "partial_text",
     "pct",
     "pct_range",
     "points",
@@ -22,6 +23,7 @@ __all__ = [
     "signed",
     "stage_title",
     "survey_value",
+    "week_title",
 ]
 
 NA = "–"
@@ -73,6 +75,22 @@ def date_range(digest: WeeklyDigest) -> str:
 
 def _day(moment: datetime) -> str:
     return f"{moment.day} {moment:%b %Y}"
+
+
+def week_title(digest: WeeklyDigest) -> str:
+    """ "2026-W47", or "2026-W48 (partial)" for a preview of a week that is not over."""
+    return f"{digest.week} (partial)" if digest.is_partial else digest.week
+
+
+def partial_text(digest: WeeklyDigest) -> str | None:
+    """The warning a partial digest carries wherever it is shown; None for a complete week."""
+    if digest.partial_until is None:
+        return None
+    until = digest.partial_until.astimezone(ZoneInfo(digest.timezone))
+    return (
+        f"Partial: up to {_day(until)} {until:%H:%M} ({digest.timezone}). The week is not over, so these "
+        "numbers will change; the complete digest follows after the week ends."
+    )
 
 
 def row_summary(row: TouchpointRow) -> str:

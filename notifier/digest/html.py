@@ -34,6 +34,8 @@ def render_html(digest: WeeklyDigest, chart_png: bytes) -> str:
         chart_b64=base64.b64encode(chart_png).decode("ascii"),
         date_range=fmt.date_range(digest),
         overall=fmt.overall(digest),
+        week_title=fmt.week_title(digest),
+        partial_text=fmt.partial_text(digest),
         mix_text=fmt.mix_text(digest.mix),
         pct=fmt.pct,
         pct_range=fmt.pct_range,

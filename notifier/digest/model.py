@@ -126,6 +126,8 @@ class WeekData:
     model_versions: dict[str, int] = field(default_factory=dict)  # version -> analyses this week
     taxonomy_version: str = "none"
     trend_weeks: list[str] = field(default_factory=list)  # labels of offsets 0..n-1
+    # Set when the week is not over: the data is of [start, partial_until) only (a preview).
+    partial_until: datetime | None = None
 
 
 # -- output --------------------------------------------------------------------------------------------
@@ -226,11 +228,21 @@ class WeeklyDigest:
     mix: MixEffect
     trend: list[tuple[str, float | None]]  # oldest first: (week label, overall negative share)
     options: DigestOptions
+    # A partial digest (a preview of a week that is not over) covers [start, partial_until) only.
+    partial_until: datetime | None = None
 
     @property
     def rows(self) -> list[TouchpointRow]:
         return [row for _, rows in self.stages for row in rows]
 
     @property
+    def is_partial(self) -> bool:
+        return self.partial_until is not None
+
+    @property
     def is_empty(self) -> bool:
-        return self.total.mentions + self.total.unanalyzed == 0 and not self.surveys
+        """Nothing was stored for the week: no mentions (analyzed or awaiting analysis) and no survey
+        answers. Survey rows of last week alone do not count. A week whose mentions all await analysis is
+        not empty: that the analysis is behind is worth saying."""
+        answers = sum(survey.responses for survey in self.surveys)
+        return self.total.mentions + self.total.unanalyzed == 0 and answers == 0

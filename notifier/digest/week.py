@@ -56,6 +56,15 @@ class IsoWeek:
     def minus(self, weeks: int) -> IsoWeek:
         return IsoWeek.containing(self.monday - timedelta(weeks=weeks))
 
+    def has_started(self, now: datetime, tz: str = "UTC") -> bool:
+        """Whether the week's Monday 00:00 in `tz` is at or before `now`."""
+        return self.bounds(tz)[0] <= now
+
+    def is_over(self, now: datetime, tz: str = "UTC") -> bool:
+        """Whether the week has ended at `now`: its next Monday 00:00 in `tz` is at or before `now`.
+        Only a week that is over has a complete digest."""
+        return self.bounds(tz)[1] <= now
+
     def bounds(self, tz: str = "UTC") -> tuple[datetime, datetime]:
         """[Monday 00:00, next Monday 00:00) local time in `tz`, as aware UTC datetimes."""
         zone = ZoneInfo(tz)

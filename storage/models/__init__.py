@@ -6,7 +6,7 @@ from storage.models.catalog import Topic, Touchpoint
 from storage.models.digests import Digest
 from storage.models.mentions import Analysis, Mention, MentionTopic
 from storage.models.sources import CrawlRun, Source
-from storage.models.spikes import SpikeEpisode
+from storage.models.spikes import SpikeEpisode, SpikeKey
 from storage.models.surveys import SurveyResponse
 from storage.models.users import User
 
@@ -22,6 +22,7 @@ __all__ = [
     "MentionTopic",
     "Source",
     "SpikeEpisode",
+    "SpikeKey",
     "SurveyResponse",
     "Topic",
     "Touchpoint",

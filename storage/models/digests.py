@@ -1,4 +1,5 @@
-"""Weekly digests; unique per (week, channel) so a rerun of the weekly job posts nothing twice."""
+"""Weekly digests; unique per (week, channel, edition) so a rerun of the weekly job posts nothing twice,
+and a partial preview of a week never stands in for the week's complete digest."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from storage.base import Base, utcnow
 from storage.enums import DigestStatus
 from storage.models.mentions import Mention
 
+FINAL_EDITION = "final"
+"""The edition of a week's complete digest: the one that is posted once per week and channel."""
+
 
 class Digest(Base):
     """One digest owed to one channel for one ISO week, written BEFORE anything is posted.
@@ -21,11 +25,14 @@ class Digest(Base):
     """
 
     __tablename__ = "digests"
-    __table_args__ = (UniqueConstraint("week", "channel"),)
+    __table_args__ = (UniqueConstraint("week", "channel", "edition"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     week: Mapped[str] = mapped_column(String(10))  # ISO week, e.g. "2025-W07"
     channel: Mapped[str] = mapped_column(String(100))
+    # FINAL_EDITION for the week's complete digest; "partial@<UTC minute>" (`storage.digests.
+    # partial_edition`) for a preview of a week that was not over. Only the final edition is the week's.
+    edition: Mapped[str] = mapped_column(String(32), default=FINAL_EDITION, server_default=FINAL_EDITION)
     status: Mapped[DigestStatus] = mapped_column(default=DigestStatus.PENDING)
     slack_ts: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -8,7 +8,7 @@ from sqlalchemy import Float, ForeignKey, Index, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.base import Base, BigId, utcnow
-from storage.enums import MentionStatus, SentimentLabel
+from storage.enums import MentionStatus, SentimentLabel, TouchpointOrigin
 from storage.models.catalog import Touchpoint
 from storage.models.sources import Source
 
@@ -54,6 +54,9 @@ class Mention(Base):
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     duplicate_of_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("mentions.id"))
     touchpoint_id: Mapped[int | None] = mapped_column(ForeignKey("touchpoints.id"))
+    touchpoint_origin: Mapped[TouchpointOrigin] = mapped_column(
+        default=TouchpointOrigin.DEFAULT, server_default=TouchpointOrigin.DEFAULT.value
+    )
     status: Mapped[MentionStatus] = mapped_column(default=MentionStatus.NEW)
     # Scale-out (`vocwatch worker analyze`): who claimed this `new` mention, and until when. A worker
     # killed mid-batch holds its mentions only until the lease expires; NULL on the embedded path.

@@ -30,3 +30,17 @@ class SpikeEpisode(Base):
     ended_at: Mapped[datetime | None]
     alert_dedup_key: Mapped[str] = mapped_column(String(255))
     peak_count: Mapped[int] = mapped_column(default=0)
+
+
+class SpikeKey(Base):
+    """When the spike check first saw a touchpoint or topic (`touchpoint:delivery`, `topic:billing`).
+
+    A key is judged only once it has been watched for the minimum history (`spikes.min_history_days`):
+    until then its "usual" volume is unknown, and a fresh install's backlog, or a new topic, would read
+    as a spike against an empty baseline.
+    """
+
+    __tablename__ = "spike_keys"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    first_seen_at: Mapped[datetime]

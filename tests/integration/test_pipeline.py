@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import SecretStr
+from sqlalchemy.orm import Session
 
 import storage
 from sentiment.taxonomy import taxonomy_version
@@ -40,6 +41,19 @@ def expected_taxonomy_version(settings: Settings) -> str:
     return taxonomy_version(taxonomy(settings))
 
 
+def expected_touchpoint(session: Session, mention: models.Mention) -> str:
+    """The touchpoint rule of the mention's strongest ruled stored topic, else the source's ("support")."""
+    ruled = (
+        session.query(models.Touchpoint.name)
+        .join(models.Topic, models.Topic.touchpoint_id == models.Touchpoint.id)
+        .join(models.MentionTopic, models.MentionTopic.topic_id == models.Topic.id)
+        .filter(models.MentionTopic.mention_id == mention.id)
+        .order_by(models.MentionTopic.score.desc())
+        .first()
+    )
+    return ruled[0] if ruled is not None else "support"
+
+
 def run_once(app: App) -> None:
     """One pass of the pipeline, as the CLI commands would run it."""
     settings = app.settings
@@ -67,17 +81,19 @@ def test_exactly_the_negative_items_reach_slack_and_a_rerun_sends_nothing(
         assert len(posts) == len(NEGATIVE_TITLES)
         for title in NEGATIVE_TITLES:
             assert sum(title in text for text in posted_text) == 1, (title, posted_text)
-        # Both negatives share a touchpoint: one incident, a parent in #cx and a reply in its thread.
-        parent, reply = posts
-        assert parent.args["channel"] == "#cx"
-        assert reply.args["channel"] == slack.channel_id("#cx")
-        assert reply.args["thread_ts"] == slack.messages()[0].ts
+        # A lost parcel and a broken product are two stories: two incidents, each its own parent in #cx.
+        assert [post.args["channel"] for post in posts] == ["#cx", "#cx"]
+        assert not any(post.args.get("thread_ts") for post in posts)
 
         with app.sessions.begin() as session:
             mentions = session.query(models.Mention).all()
             assert len(mentions) == 5
             assert {m.status for m in mentions} == {storage.MentionStatus.ANALYZED}
-            assert {m.touchpoint.name for m in mentions if m.touchpoint} == {"support"}
+            # Each mention sits at its strongest topic with a touchpoint rule, else at the source default.
+            for mention in mentions:
+                assert mention.touchpoint is not None
+                assert mention.touchpoint.name == expected_touchpoint(session, mention), mention.title
+            assert {m.touchpoint_origin for m in mentions} >= {storage.TouchpointOrigin.TOPIC}
             alerts = session.query(models.Alert).all()
             assert all(a.status == storage.AlertStatus.SENT and a.slack_ts for a in alerts)
             # Topics are stored with their aspect sentiment, tagged with the taxonomy in effect.

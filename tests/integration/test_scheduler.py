@@ -331,7 +331,7 @@ touchpoint = "product"
 
     assert status == 0, daemon.log.read_text()
     assert [m.text for m in fake_slack.messages("ops")] == [
-        "Source degraded: broken (last run failed: http_error)"
+        "Source degraded: `broken` (last run failed: httpˍerror)"  # the reason is escaped like customer text
     ]
     [brand_crawl] = daemon.runs("crawl:brand")
     [broken_crawl] = daemon.runs("crawl:broken")

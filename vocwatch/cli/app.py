@@ -133,9 +133,23 @@ def crawl(
 
 
 @app.command()
-def analyze() -> None:
+def analyze(
+    retouch: Annotated[
+        bool,
+        typer.Option(
+            "--retouch",
+            help="Instead: move analyzed mentions to their strongest ruled topic's touchpoint.",
+        ),
+    ] = False,
+) -> None:
     """Analyze every new mention: sentiment, touchpoint, and an outbox alert for strong negatives."""
     built = _state.app()
+    if retouch:
+        stages.sync_catalog(built.sessions, built.settings)
+        with console.status("applying the topic rules ..."):
+            read, moved = stages.retouch(built.sessions)
+        console.print(f"read {read} analyzed mention(s), moved {moved} to a topic's touchpoint")
+        return
     rules = stages.AlertRules.from_settings(built.settings)
     total = 0
     with console.status("loading the model ..."):
@@ -155,6 +169,29 @@ def alerts_dispatch() -> None:
     built = _state.app()
     totals = stages.dispatch_alerts(built.dispatcher)
     console.print(f"sent {totals.sent}, retrying {totals.retrying}, failed {totals.failed}")
+    if totals.ambiguous:
+        console.print(
+            f"{totals.ambiguous} alert(s) may or may not be in Slack: not re-sent, see the review queue"
+        )
+
+
+@app.command()
+def check() -> None:
+    """Check the Slack setup: token valid, scopes granted vs needed, channels found.
+
+    Prints one line per problem with its fix and exits 1 if there is any (README: "Slack scopes").
+    """
+    from vocwatch.slackcheck import check_slack
+    from vocwatch.wiring import make_slack_client
+
+    settings = _state.settings()
+    token = settings.slack.token
+    client = make_slack_client(token.get_secret_value(), settings.slack.base_url) if token else None
+    result = check_slack(settings, client)
+    for line in result.lines():  # plain text: a fix may quote "[slack]", which Rich markup would eat
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+    if result.problems:
+        raise typer.Exit(1)
 
 
 @model_app.command("prepare")
@@ -483,6 +520,13 @@ def digest_cmd(
         bool,
         typer.Option("--demo", help="Digest of the database `vocwatch demo` wrote, to a local fake Slack."),
     ] = False,
+    partial: Annotated[
+        bool,
+        typer.Option(
+            "--partial",
+            help="Allow the week under way: a preview marked partial; the complete digest still goes out.",
+        ),
+    ] = False,
 ) -> None:
     """The weekly digest per touchpoint: post it to Slack (once per week and channel) and write HTML + CSV."""
     if to not in ("slack", "html", "both"):
@@ -490,11 +534,11 @@ def digest_cmd(
     if demo:
         from vocwatch.demo.digest import demo_digest
 
-        demo_digest(_state.settings(), week=week, to=to, out_dir=out, console=console)  # type: ignore[arg-type]
+        demo_digest(_state.settings(), week=week, to=to, out_dir=out, console=console, partial=partial)  # type: ignore[arg-type]
         return
     from vocwatch.stages.digest import digest_command
 
-    digest_command(_state.settings(), week=week, to=to, out_dir=out, console=console)  # type: ignore[arg-type]
+    digest_command(_state.settings(), week=week, to=to, out_dir=out, console=console, partial=partial)  # type: ignore[arg-type]
 
 
 users_app = typer.Typer(help="Accounts of the review UI (`vocwatch serve`).", no_args_is_help=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import OperationalError
 
 from crawlers.errors import CrawlError, FeedError, RunSpecError, SourceNotFoundError, UnknownKindError
-from notifier.errors import NotifierError, WeekFormatError
+from notifier.errors import MissingScopesError, NotifierError, WeekFormatError
 from sentiment.errors import ModelFormatError, ModelNotFoundError, SentimentError, TrainSplitError
 from storage.engine import describe_error, is_transient_error
 from storage.errors import (
@@ -50,6 +50,8 @@ _FIXES: dict[type[Exception], str] = {
     FeedError: "check the source's URL: it must serve an RSS or Atom feed",
     NotifierError: _DEBUG,
     WeekFormatError: "pass --week like 2026-W47",
+    MissingScopesError: "add the scopes to the Slack app (OAuth & Permissions → Bot Token Scopes) and "
+    "reinstall it, or set slack.reconcile = false; `vocwatch check` lists what this config needs",
     SentimentError: _DEBUG,
     ModelNotFoundError: "run `vocwatch model prepare`, or set [model] dir and heads_dir to a complete model",
     ModelFormatError: "run `vocwatch model prepare` again, or retrain the heads with this version",

@@ -15,6 +15,12 @@ or settings: a stored job holds no database password or token, and it keeps work
 config changes. The functions take
 what they need from the daemon's runtime, which `run_daemon` builds from Settings before the first job.
 
+At start, before any job runs, the daemon asks Slack (`auth.test`) which scopes the token has: without
+those the dispatcher needs (the history scopes, to find an interrupted alert in Slack before sending it
+again) the `dispatch` job is not scheduled at all, and ONE line (`dispatch_stopped`) names the missing
+scopes and the fix; everything else runs, and the alerts wait in the outbox until a restart with the
+scopes granted (or `slack.reconcile = false`).
+
 Each job run writes ONE structured log line (JSON after the logger prefix): job, outcome, duration_s and
 its counts. SIGTERM/SIGINT stop the daemon cleanly: no new job starts, a running analysis finishes its
 current batch (each stage is one transaction anyway), a running crawl process gets SIGTERM (SIGKILL 10 s
@@ -39,14 +45,17 @@ from apscheduler.job import Job
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
+from slack_sdk.errors import SlackApiError
 
 import storage
+from notifier.errors import MissingScopesError
 from notifier.spikes import SpikeRule
 from vocwatch import stages
 from vocwatch.daemon.crawl import make_runspec, run_crawl, run_crawl_worker, terminate_running_crawls
 from vocwatch.daemon.leader import SchedulerLock
 from vocwatch.errors import VocwatchError
 from vocwatch.settings import Settings
+from vocwatch.slackcheck import dispatch_stopped
 from vocwatch.wiring import App
 
 __all__ = [
@@ -173,7 +182,14 @@ def spike_job() -> None:
     def run(app: App) -> dict[str, int]:
         settings = app.settings
         channel = settings.spikes.channel or settings.slack.default_channel
-        return asdict(stages.check_spikes(app.sessions, rules=spike_rules(settings), channel=channel))
+        totals = stages.check_spikes(
+            app.sessions,
+            rules=spike_rules(settings),
+            channel=channel,
+            min_history=timedelta(days=settings.spikes.min_history_days),
+            budget=stages.AlertRules.from_settings(settings).budget,
+        )
+        return asdict(totals)
 
     _logged("spikes", run)
 
@@ -256,6 +272,25 @@ def desired_jobs(settings: Settings) -> list[JobSpec]:
         if source.enabled and source.kind != "survey":
             specs.append(JobSpec(f"crawl:{name}", f"{_MODULE}:crawl_job", source.every_minutes * 60, (name,)))
     return specs
+
+
+def may_dispatch(app: App) -> bool:
+    """The start check: False, logged as one line with the fix, when the Slack token lacks a scope the
+    dispatcher needs. No token, or Slack unreachable: True (the dispatch job reports those as it runs,
+    and the dispatcher checks the scopes again before its first batch)."""
+    if app.settings.slack.token is None:
+        return True
+    try:
+        app.dispatcher.check_scopes()
+    except MissingScopesError as err:
+        stopped = dispatch_stopped(app.settings, err)
+        record = {"event": "dispatch_stopped", "error": stopped.message, "fix": stopped.fix, "at": _now_iso()}
+        logger.error(json.dumps(record, sort_keys=True))
+        return False
+    except (SlackApiError, OSError) as err:
+        reason = f"{type(err).__name__}: {err}"[:300]
+        logger.warning(json.dumps({"event": "slack_check_failed", "error": reason, "at": _now_iso()}))
+    return True
 
 
 def make_scheduler(app: App) -> BackgroundScheduler:
@@ -349,10 +384,13 @@ def run_daemon(app: App, *, install_signal_handlers: bool = True, stop: threadin
     try:
         if not lock.wait_until_leading(stop, poll_s=app.settings.worker.standby_poll_s):
             return 0  # stopped while standing by
+        specs = desired_jobs(app.settings)
+        if any(spec.id == "dispatch" for spec in specs) and not may_dispatch(app):
+            specs = [spec for spec in specs if spec.id != "dispatch"]  # the alerts wait in the outbox
         scheduler.start(paused=True)  # loads the stored jobs without running any of them yet
         synced = sync_jobs(
             scheduler,
-            desired_jobs(app.settings),
+            specs,
             now=datetime.now(UTC),
             misfire_grace_s=app.settings.schedule.misfire_grace_s,
         )

@@ -5,8 +5,8 @@ Besides the bundled sample feeds (fixed dates, so they never spike), the local s
 - a **live feed** generated at start with dates relative to now: a steady baseline of calm mentions over
   the prior 12 hours and a burst of clearly negative delivery complaints (English and Chinese) in the last
   hour, enough for the 1-hour spike rule (min count, Poisson test, mean + k·σ, share rise) but below the
-  1-day rule's minimum, so the burst is one spike alert per scope it spikes (the delivery touchpoint,
-  and the delivery topic the model tags the complaints with);
+  1-day rule's minimum, so the burst is one spike alert naming each scope it spikes (the delivery topic
+  the model tags the complaints with, and the touchpoint the topic rules put them at);
 - a **blocked source** whose server answers every request with 403, so its crawl run fails, the ledger
   marks it degraded and the health check alerts ops.
 
@@ -223,7 +223,10 @@ def run_demo_daemon(settings: Settings, *, console: Console, seconds: float = 12
                 "health_check_every_s": 3,
             }
         )
-        demo = demo.model_copy(update={"schedule": schedule})
+        # The live feed's 12 hours of baseline are all the history the demo has: judge its keys at once
+        # (a real install first watches a touchpoint or topic for `spikes.min_history_days`).
+        spikes = demo.spikes.model_copy(update={"min_history_days": 0.0})
+        demo = demo.model_copy(update={"schedule": schedule, "spikes": spikes})
         app = build_app(demo, slack_base_url=fake.base_url if fake is not None else None)
         storage.upgrade(app.engine)
         stages.sync_catalog(app.sessions, demo)

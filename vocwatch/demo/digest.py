@@ -20,7 +20,13 @@ __all__ = ["demo_digest"]
 
 
 def demo_digest(
-    settings: Settings, *, week: str | None, to: Target, out_dir: Path | None, console: Console
+    settings: Settings,
+    *,
+    week: str | None,
+    to: Target,
+    out_dir: Path | None,
+    console: Console,
+    partial: bool = False,
 ) -> DigestRun:
     """The digest of the demo database, to the fake Slack unless a real token is configured."""
     database = demo_database(settings)
@@ -32,7 +38,9 @@ def demo_digest(
     wants_slack = to in ("slack", "both")
     with fake_slack_unless(settings.slack.token is not None or not wants_slack) as fake:
         if fake is None:
-            return digest_command(settings, week=week, to=to, out_dir=out_dir, console=console)
+            return digest_command(
+                settings, week=week, to=to, out_dir=out_dir, console=console, partial=partial
+            )
         settings = settings.model_copy(
             update={"slack": settings.slack.model_copy(update={"token": SecretStr("xoxb-vocwatch-demo")})}
         )
@@ -42,6 +50,7 @@ def demo_digest(
             to=to,
             out_dir=out_dir,
             console=console,
+            partial=partial,
             slack_base_url=fake.base_url,
             slack_name=f"the local fake Slack at {fake.base_url}",
         )

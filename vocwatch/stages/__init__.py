@@ -18,7 +18,7 @@ The light stages are re-exported here, so callers write `stages.analyze_pending(
 """
 
 from vocwatch.stages.alerting import AlertRules, refresh_incident_states
-from vocwatch.stages.analyze import analyze_leased, analyze_pending
+from vocwatch.stages.analyze import analyze_leased, analyze_pending, retouch
 from vocwatch.stages.catalog import sync_catalog
 from vocwatch.stages.dispatch import DispatchTotals, dispatch_alerts
 from vocwatch.stages.health import HealthTotals, check_source_health
@@ -35,5 +35,6 @@ __all__ = [
     "check_spikes",
     "dispatch_alerts",
     "refresh_incident_states",
+    "retouch",
     "sync_catalog",
 ]

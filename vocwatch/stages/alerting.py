@@ -31,8 +31,8 @@ from notifier.incidents import (
     IncidentKnobs,
     IncidentStats,
     OpenIncident,
-    candidate_keys,
     growth_state,
+    incident_key,
     match_incident,
     sentiment_trend,
 )
@@ -40,7 +40,7 @@ from notifier.policy import ReviewThresholds, decide_mention_alert, review_reaso
 from notifier.routing import RouteMode, RouteRule, RouteTarget, route_channels
 from notifier.severity import MentionSignals, SeverityKnobs, SeverityScore, score_severity
 from storage import models
-from storage.enums import AlertAction, AlertKind, AlertStatus, IncidentStatus
+from storage.enums import AlertAction, AlertKind, AlertStatus, IncidentStatus, Severity
 from storage.mentions import analysis_text
 from vocwatch.settings import Settings
 
@@ -135,6 +135,8 @@ class MentionFacts:
     lang: str | None = None
     reliable: bool = True
     """False when the model flagged the text as one it reads badly: reviewed by a person, not alerted."""
+    embedding: tuple[float, ...] = ()
+    """The text's normalised sentence embedding: two stories on one topic are told apart by meaning."""
 
 
 def alert_mention(
@@ -232,7 +234,9 @@ def alert_mention(
         at=now,
         text=quote,
         url=mention.url,
+        published_at=mention.published_at,
         topics=facts.topics,
+        embedding=facts.embedding,
         touchpoint=touchpoint,
         severity=severity.level,
         p_negative=facts.p_negative,
@@ -305,13 +309,12 @@ def _alert_in_channel(
     held = storage.incidents.list_held_back(session, channel=channel)
     stats = IncidentStats(held_back=len(held)).add(candidate)
     state = growth_state(stats, now=now, knobs=knobs)
-    # The incident's name in the database: its theme if it has one, else its story, else its text.
-    keys = sorted(candidate_keys(candidate), key=lambda k: k.startswith("story:"))
     incident = storage.incidents.create_incident(
         session,
-        key=keys[0] if keys else f"text:{candidate.fingerprint:016x}",
+        key=incident_key(candidate),
         channel=channel,
         mention_id=mention.id,
+        topic=stats.topic,
         touchpoint_id=mention.touchpoint_id,
         state=state,
         stats=stats.to_json(),
@@ -421,24 +424,35 @@ def _parent_card(
         state = growth_state(stats, now=now, knobs=rules.incidents)
     else:
         state = GrowthState.RESOLVED
-    fallback_title = mention.title if mention is not None and mention.title else "negative mentions"
     return blocks.IncidentMessage(
-        title=stats.topics[0] if stats.topics else stats.touchpoint or fallback_title,
+        title=incident_title(stats, mention),
         state=state,
         count=stats.count,
         reach=stats.reach_raw,
         trend=sentiment_trend(stats.p_negatives),
-        severity=stats.max_severity,
+        # a critical incident (grown past `critical_count`) is critical whatever its mentions were
+        severity=Severity.CRITICAL if state == GrowthState.CRITICAL else stats.max_severity,
         quote=_quote(mention) if mention is not None else "",
         url=mention.url if mention is not None else "",
         source=mention.source.name if mention is not None else "",
         touchpoint=stats.touchpoint,
         topics=stats.topics,
-        first_at=_hhmm(stats.first_at),
-        last_at=_hhmm(stats.last_at),
+        first_at=_hhmm(stats.published_first or stats.first_at),
+        last_at=_hhmm(stats.published_last or stats.last_at),
         case_url=blocks.case_url(rules.review_base_url, case_id),
         note=held_back_note(stats.held_back),
     )
+
+
+def incident_title(stats: IncidentStats, mention: models.Mention | None) -> str:
+    """What the incident is about: its theme and touchpoint ("delivery at delivery" reads oddly, so a
+    touchpoint named like the topic is said once), else the first mention's title."""
+    if stats.topic is not None:
+        where = stats.touchpoint if stats.touchpoint and stats.touchpoint != stats.topic else None
+        return f"{stats.topic} · {where}" if where else stats.topic
+    if stats.touchpoint:
+        return stats.touchpoint
+    return mention.title if mention is not None and mention.title else "negative mentions"
 
 
 def _quote(mention: models.Mention) -> str:

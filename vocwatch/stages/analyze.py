@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 import sentiment
 import storage
 from storage import models
-from storage.enums import MentionStatus, SentimentLabel
+from storage.enums import MentionStatus, SentimentLabel, TouchpointOrigin
 from vocwatch.stages.alerting import AlertRules, MentionFacts, alert_mention
 
 __all__ = [
@@ -29,8 +29,10 @@ __all__ = [
     "analysis_text",
     "analyze_leased",
     "analyze_pending",
+    "place_mention",
+    "retouch",
     "to_analysis_row",
-    "touchpoint_for",
+    "topic_touchpoint",
 ]
 
 logger = logging.getLogger(__name__)
@@ -174,27 +176,71 @@ def _store_results(
     for mention, result in zip(mentions, results, strict=True):
         session.add(to_analysis_row(mention, result))
         _store_topics(session, mention, result, rules_by_topic)
-        if mention.touchpoint_id is None:
-            mention.touchpoint_id = touchpoint_for(
-                result, rules_by_topic, mention.source.default_touchpoint_id
-            )
+        place_mention(mention, [topic.topic for topic in result.topics], rules_by_topic)
         mention.lang = mention.lang or result.lang
         mention.status = MentionStatus.ANALYZED
         mention.lease_expires_at = None
         _alert_if_negative(session, mention, result, rules, now=now)
 
 
-def touchpoint_for(
-    result: sentiment.Analysis, rules: Mapping[str, storage.catalog.TopicRule], source_default: int | None
-) -> int | None:
-    """Where in the journey the mention happened: the strongest topic that has a touchpoint rule, else
-    the source's default. A review site's source default says little; "the courier lost it" says delivery.
-    (A CX correction, made later in the review UI, wins over both.)"""
-    for topic in result.topics:  # sorted by score, strongest first
-        rule = rules.get(topic.topic)
+def topic_touchpoint(topics: Sequence[str], rules: Mapping[str, storage.catalog.TopicRule]) -> int | None:
+    """The touchpoint of the strongest topic that has a touchpoint rule (`topics`: strongest first)."""
+    for topic in topics:
+        rule = rules.get(topic)
         if rule is not None and rule.touchpoint_id is not None:
             return rule.touchpoint_id
-    return source_default
+    return None
+
+
+_KEPT_ORIGINS = frozenset({TouchpointOrigin.ASSIGNED, TouchpointOrigin.CORRECTION})
+
+
+def place_mention(
+    mention: models.Mention, topics: Sequence[str], rules: Mapping[str, storage.catalog.TopicRule]
+) -> bool:
+    """Put the mention at its strongest ruled topic's touchpoint, where its origin lets it; True if moved.
+
+    Where in the journey a post happened is read from what it says: a review site's default touchpoint says
+    little, "the courier lost it" says delivery. So a `default` placement gives way to a topic rule; a
+    `topic` placement whose topic is gone (a re-analysis, a changed rule) returns to the source's default;
+    what the item itself named (`assigned`) or CX staff corrected (`correction`) never moves.
+    """
+    if mention.touchpoint_origin in _KEPT_ORIGINS:
+        return False
+    ruled = topic_touchpoint(topics, rules)
+    target: tuple[int | None, TouchpointOrigin]
+    if ruled is not None:
+        target = (ruled, TouchpointOrigin.TOPIC)
+    elif mention.touchpoint_origin == TouchpointOrigin.TOPIC:
+        target = (mention.source.default_touchpoint_id, TouchpointOrigin.DEFAULT)
+    else:
+        return False
+    if target == (mention.touchpoint_id, mention.touchpoint_origin):
+        return False
+    mention.touchpoint_id, mention.touchpoint_origin = target
+    return True
+
+
+def retouch(sessions: sessionmaker[Session], *, batch_size: int = 1000) -> tuple[int, int]:
+    """Apply the topic rules in the catalog to every analyzed mention; returns (read, moved).
+
+    For databases analyzed before touchpoint rules applied, and after an operator changes a rule: the
+    stored topics of each mention (mention_topics, strongest first) decide, as analysis would. One
+    transaction per batch, so it can be stopped and rerun at any point.
+    """
+    read = moved = 0
+    after = 0
+    while True:
+        with sessions.begin() as session:
+            rules = storage.catalog.topic_rules(session)
+            mentions = storage.mentions.placeable_after(session, after, limit=batch_size)
+            if not mentions:
+                return read, moved
+            topics = storage.mentions.ranked_topics(session, [m.id for m in mentions])
+            for mention in mentions:
+                moved += place_mention(mention, topics.get(mention.id, []), rules)
+            read += len(mentions)
+            after = mentions[-1].id
 
 
 def _store_topics(
@@ -233,5 +279,6 @@ def _alert_if_negative(
         topics=tuple(topic.topic for topic in result.topics),
         lang=result.lang,
         reliable=result.reliable,
+        embedding=result.embedding,
     )
     alert_mention(session, mention, facts, rules, quote=analysis_text(mention), now=now)

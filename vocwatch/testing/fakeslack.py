@@ -19,6 +19,13 @@ chat.postMessage also takes a name (`#alerts` or `alerts`), creating unknown cha
 `auto_create_channels` is on. Every request is recorded before it is answered, so a test that got its
 response can rely on the record being there.
 
+OAuth scopes work as in Slack: every API answer carries `x-oauth-scopes` (what the token was granted) and
+`x-accepted-oauth-scopes` (what the method accepts), and a call whose scope was not granted is refused
+with `{"ok": false, "error": "missing_scope", "needed": ..., "provided": ...}`. All of `DEFAULT_SCOPES`
+are granted unless `scopes=` says otherwise; `server.scopes` may be changed while it runs (a scope
+revoked mid-run). The fake's channels are public: reading them needs `channels:history`, listing them
+`channels:read` (plus `groups:read` when `types` asks for private channels too).
+
 Run `python -m vocwatch.testing.fakeslack` to get a standalone server that prints what it receives.
 """
 
@@ -43,6 +50,7 @@ from urllib.parse import parse_qsl, urlsplit
 from vocwatch.testing.background_server import BackgroundServer
 
 __all__ = [
+    "DEFAULT_SCOPES",
     "FakeChannel",
     "FakeFile",
     "FakeMessage",
@@ -72,6 +80,26 @@ _CONTEXT_ELEMENTS_MAX = 10
 _BLOCK_ID_MAX = 255
 _TEXT_MAX = 40_000
 _HISTORY_LIMIT_MAX = 999
+
+DEFAULT_SCOPES = frozenset(
+    {"chat:write", "files:write", "channels:history", "groups:history", "channels:read", "groups:read"}
+)
+"""What a fake token is granted unless the server is told otherwise: everything vocwatch may call."""
+# The scope each method needs (reading our public channels; listing per conversation type, below).
+_METHOD_SCOPES: dict[str, tuple[str, ...]] = {
+    "chat.postMessage": ("chat:write",),
+    "chat.update": ("chat:write",),
+    "conversations.history": ("channels:history",),
+    "conversations.replies": ("channels:history",),
+    "files.getUploadURLExternal": ("files:write",),
+    "files.completeUploadExternal": ("files:write",),
+}
+_LIST_SCOPES = {
+    "public_channel": "channels:read",
+    "private_channel": "groups:read",
+    "mpim": "mpim:read",
+    "im": "im:read",
+}
 
 
 @dataclass(frozen=True)
@@ -239,11 +267,13 @@ class FakeSlackServer(BackgroundServer):
         channels: Iterable[str] = ("general",),
         auto_create_channels: bool = True,
         valid_tokens: Iterable[str] | None = None,
+        scopes: Iterable[str] | None = None,
     ) -> None:
         self._host = host
         self._port = port
         self.auto_create_channels = auto_create_channels
         self._valid_tokens = frozenset(valid_tokens) if valid_tokens is not None else None
+        self._scopes = frozenset(scopes) if scopes is not None else DEFAULT_SCOPES
         self._lock = threading.RLock()
         self._channels: dict[str, FakeChannel] = {}
         self._messages: list[FakeMessage] = []
@@ -270,6 +300,17 @@ class FakeSlackServer(BackgroundServer):
     def base_url(self) -> str:
         """What to pass as `WebClient(base_url=...)`: the API root with its trailing slash."""
         return f"{self.url}/api/"
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        """The OAuth scopes the workspace granted the token; assign to grant or revoke some mid-run."""
+        with self._lock:
+            return self._scopes
+
+    @scopes.setter
+    def scopes(self, granted: Iterable[str]) -> None:
+        with self._lock:
+            self._scopes = frozenset(granted)
 
     # -- workspace -------------------------------------------------------------------------------------
 
@@ -419,7 +460,11 @@ class FakeSlackServer(BackgroundServer):
                     return 0, {}, None
                 if isinstance(failure.body, str):
                     return failure.status, {"Content-Type": "text/html; charset=utf-8"}, failure.body.encode()
-                headers = {"Content-Type": "application/json;charset=utf-8", **failure.headers}
+                headers = {
+                    "Content-Type": "application/json;charset=utf-8",
+                    **self._scope_headers(request),
+                    **failure.headers,
+                }
                 return failure.status, headers, json.dumps(failure.body).encode()
             if request.api_method == "upload":
                 status, body = self._upload(request)
@@ -437,7 +482,8 @@ class FakeSlackServer(BackgroundServer):
             request.status = status
             request.response = response
             self._requests.append(request)
-        return status, {"Content-Type": "application/json; charset=utf-8"}, _dump(response)
+            headers = {"Content-Type": "application/json; charset=utf-8", **self._scope_headers(request)}
+        return status, headers, _dump(response)
 
     def _take_failure(self, request: RecordedRequest) -> _Failure | None:
         for failure in self._failures:
@@ -456,7 +502,22 @@ class FakeSlackServer(BackgroundServer):
         if handler is None:
             raise _ApiError("unknown_method")
         self._authenticate(request)
+        needed = _needed_scopes(request)
+        missing = [scope for scope in needed if scope not in self._scopes]
+        if missing:  # Slack's answer: which scope the call needed and which the token has
+            raise _ApiError(
+                "missing_scope", needed=",".join(missing), provided=",".join(sorted(self._scopes))
+            )
         return handler(self, request.args, request)
+
+    def _scope_headers(self, request: RecordedRequest) -> dict[str, str]:
+        """What Slack says on every answer: the token's scopes, and the ones the method accepts."""
+        if request.api_method not in _METHODS:
+            return {}
+        return {
+            "x-oauth-scopes": ",".join(sorted(self._scopes)),
+            "x-accepted-oauth-scopes": ",".join(_needed_scopes(request)),
+        }
 
     def _authenticate(self, request: RecordedRequest) -> None:
         token = request.token
@@ -884,6 +945,14 @@ def _metadata_arg(args: dict[str, Any]) -> dict[str, Any] | None:
     if not isinstance(metadata.get("event_payload", {}), dict):
         raise _ApiError("invalid_metadata_schema")
     return metadata
+
+
+def _needed_scopes(request: RecordedRequest) -> tuple[str, ...]:
+    """The scopes one call needs: per method, and for conversations.list per conversation type asked."""
+    if request.api_method == "conversations.list":
+        types = str(request.args.get("types") or "public_channel").split(",")
+        return tuple(dict.fromkeys(_LIST_SCOPES[t.strip()] for t in types if t.strip() in _LIST_SCOPES))
+    return _METHOD_SCOPES.get(request.api_method, ())
 
 
 def _channel_arg(request: RecordedRequest) -> str | None:

@@ -12,11 +12,14 @@ from notifier.digest import (
     IsoWeek,
     Quote,
     SentimentCell,
+    SurveyCell,
     TopicCount,
     WeekData,
     build_digest,
     build_digest_blocks,
+    build_digest_fallback,
     render_csv,
+    render_html,
     stats,
 )
 
@@ -138,3 +141,43 @@ def test_csv_neutralises_formulas_in_names() -> None:
     text = render_csv(build_digest(data))
     assert "'=HYPERLINK(1)" in text
     assert ",-1," in text  # a negative number stays a number
+
+
+def test_a_week_is_over_only_once_its_local_sunday_has_ended() -> None:
+    week = IsoWeek(2026, 47)
+    assert not week.is_over(datetime(2026, 11, 22, 23, 59, tzinfo=UTC))
+    assert week.is_over(datetime(2026, 11, 23, 0, 0, tzinfo=UTC))
+    assert not week.is_over(datetime(2026, 11, 23, 7, 59, tzinfo=UTC), "America/Los_Angeles")  # 23:59 there
+    assert week.is_over(datetime(2026, 11, 22, 15, 0, tzinfo=UTC), "Asia/Tokyo")  # Monday 00:00 there
+    assert week.has_started(datetime(2026, 11, 16, 0, 0, tzinfo=UTC))
+    assert not week.has_started(datetime(2026, 11, 15, 23, 59, tzinfo=UTC))
+
+
+def test_a_partial_digest_says_so_in_slack_html_and_csv() -> None:
+    until = datetime(2026, 11, 19, 12, 0, tzinfo=UTC)
+    data = _week([SentimentCell(0, "delivery", "A", "negative", 3)], partial_until=until)
+    digest = build_digest(WeekData(**{**data.__dict__, "timezone": "Europe/Berlin"}))
+
+    blocks = build_digest_blocks(digest)
+    assert blocks[0]["text"]["text"] == "Weekly customer voice · 2026-W47 (partial)"
+    assert blocks[2]["text"]["text"].startswith(
+        ":warning: *Partial: up to 19 Nov 2026 13:00 (Europe/Berlin)."
+    )
+    assert build_digest_fallback(digest).startswith("Weekly customer voice 2026-W47 (partial): ")
+    html = render_html(digest, b"")
+    assert "<h1>Weekly customer voice · 2026-W47 (partial)</h1>" in html
+    assert "Partial: up to 19 Nov 2026 13:00 (Europe/Berlin)." in html
+    assert render_csv(digest).splitlines()[1].endswith(",2026-11-19T12:00:00Z")
+
+    complete = build_digest(_week([SentimentCell(0, "delivery", "A", "negative", 3)]))
+    assert build_digest_blocks(complete)[0]["text"]["text"] == "Weekly customer voice · 2026-W47"
+    assert "Partial" not in json.dumps(build_digest_blocks(complete)) + render_html(complete, b"")
+    assert render_csv(complete).splitlines()[1].endswith(",")
+
+
+def test_a_week_is_empty_without_mentions_or_answers_of_its_own() -> None:
+    last_weeks_answers = [SurveyCell(1, "delivery", "nps", 9, 4)]
+    assert build_digest(_week([], surveys=last_weeks_answers)).is_empty
+    assert not build_digest(_week([], surveys=[SurveyCell(0, "delivery", "nps", 9, 1)])).is_empty
+    # Mentions that await analysis: not empty, the digest says the analysis is behind.
+    assert not build_digest(_week([SentimentCell(0, "delivery", "A", None, 2)])).is_empty

@@ -12,7 +12,15 @@ import regex
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from notifier.escape import ELLIPSIS, escape_and_truncate, escape_mrkdwn, is_linkable, safe_link, truncate
+from notifier.escape import (
+    ELLIPSIS,
+    code_span,
+    escape_and_truncate,
+    escape_mrkdwn,
+    is_linkable,
+    safe_link,
+    truncate,
+)
 from tests.support.hostile import HOSTILE_STRINGS, hostile_text
 
 HOSTILE = [
@@ -355,3 +363,19 @@ def test_link_label_is_literal_and_the_link_has_one_target(path: str, label: str
     assert all(unicodedata.category(ch) not in {"Cc", "Cf", "Cs"} for ch in target), target
     assert_literal(shown)
     assert sep or not shown
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("partner_forum", "`partner_forum`"),  # as in the config: copyable into `vocwatch sources`
+        ("odd`name", "`odd\u02cbname`"),  # a backtick cannot end the span
+        ("a <b> & c\u202e\n  d", "`a &lt;b&gt; &amp; c d`"),
+    ],
+)
+def test_config_names_are_code_spans(name: str, shown: str) -> None:
+    assert code_span(name, 100) == shown
+
+
+def test_a_long_config_name_is_cut_inside_its_span() -> None:
+    assert code_span("x" * 300, 20) == "`" + "x" * 17 + "…`"

@@ -54,6 +54,6 @@ def test_site_supplied_reasons_are_escaped() -> None:
     blocks = json.dumps(build_health_blocks("forum", "rss", transition, reason))
     assert "<!channel>" not in blocks and "&lt;!channel&gt;" in blocks
     assert build_health_fallback("forum", transition, reason).startswith(
-        "Source degraded: forum (last run failed: &lt;"
+        "Source degraded: `forum` (last run failed: &lt;"
     )
     assert "recovered" in build_health_fallback("forum", HealthTransition(status="ok", sequence=2), "ok")

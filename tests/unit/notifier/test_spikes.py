@@ -15,7 +15,7 @@ from notifier.spikes import (
     evaluate_spike,
     next_episode_step,
     poisson_upper_tail,
-    spike_dedup_key,
+    spike_batch_key,
 )
 
 HOUR = SpikeRule(name="1h", window=timedelta(hours=1), baseline_bins=12)
@@ -105,7 +105,10 @@ def test_an_episode_alerts_once_then_extends_and_ends_only_after_a_quiet_cooldow
     assert next_episode_step(episode, is_spike=False, now=quiet, cooldown=cooldown) is EpisodeStep.END
 
 
-def test_dedup_keys_name_the_episode() -> None:
-    key = spike_dedup_key("touchpoint", "delivery", "1h", NOW)
-    assert key == "spike:touchpoint:delivery:1h:20261123T120000"
-    assert key != spike_dedup_key("touchpoint", "delivery", "1h", NOW + timedelta(hours=2))
+def test_one_check_has_one_key_whatever_the_order_of_its_episodes() -> None:
+    episodes = ["touchpoint:delivery:1h", "topic:couriers:1h"]
+    key = spike_batch_key(episodes, NOW)
+    assert key.startswith("spike:20261123T120000:")
+    assert key == spike_batch_key(list(reversed(episodes)), NOW)  # a rerun of the same check
+    assert key != spike_batch_key(episodes[:1], NOW)
+    assert key != spike_batch_key(episodes, NOW + timedelta(hours=2))

@@ -27,6 +27,7 @@ CONTRACT_TABLES = {
     "users",
     "digests",
     "spike_episodes",
+    "spike_keys",
 }
 
 
