@@ -32,7 +32,9 @@ POSITIVE_TEXTS = [text for label, text in LABELLED_REVIEWS if label == "positive
 STOP_TIMEOUT_S = 20.0
 
 
-def write_config(path: Path, *, db: Path, slack: FakeSlackServer, model_dir: Path, heads_dir: Path) -> Path:
+def write_config(
+    path: Path, *, db: Path, slack: FakeSlackServer, model_dir: Path, heads_dir: Path, every_s: int = 1
+) -> Path:
     path.write_text(
         f"""
 data_dir = "{path.parent}"
@@ -49,11 +51,11 @@ dir = "{model_dir}"
 heads_dir = "{heads_dir}"
 
 [schedule]
-analyze_every_s = 1
-dispatch_every_s = 1
-spike_check_every_s = 1
-health_check_every_s = 1
-incidents_every_s = 1
+analyze_every_s = {every_s}
+dispatch_every_s = {every_s}
+spike_check_every_s = {every_s}
+health_check_every_s = {every_s}
+incidents_every_s = {every_s}
 misfire_grace_s = 60
 """,
         encoding="utf-8",
@@ -282,6 +284,54 @@ def test_stored_jobs_keep_their_next_run_and_follow_config_changes(db_url: str) 
     assert "crawl:news" not in after
     assert after["analyze"][0] == timedelta(seconds=120)
     assert after["crawl:forum"] == first["crawl:forum"]
+
+
+@pytest.mark.slow  # the daemon as a subprocess
+def test_a_crawl_that_stores_mentions_gets_them_to_slack_without_waiting_for_intervals(
+    tmp_path: Path,
+    fake_slack: FakeSlackServer,
+    local_site: LocalSite,
+    minilm_model_dir: Path,
+    minilm_heads_dir: Path,
+    daemons: list[Daemon],
+) -> None:
+    # Analysis and dispatch run once an hour here: only the crawl's wake-up of analysis, and analysis's
+    # wake-up of dispatch, can bring the feed's negative posts to Slack within the test.
+    db = tmp_path / "vocwatch.db"
+    config = write_config(
+        tmp_path / "vocwatch.toml",
+        db=db,
+        slack=fake_slack,
+        model_dir=minilm_model_dir,
+        heads_dir=minilm_heads_dir,
+        every_s=3600,
+    )
+    with config.open("a", encoding="utf-8") as toml:
+        toml.write(
+            f"""
+[crawl]
+download_delay_s = 0.0
+lookback_days = 36500
+
+[sources.brand]
+kind = "rss"
+urls = ["{local_site.url("/pipeline/brand-feed.xml")}"]
+touchpoint = "support"
+"""
+        )
+    daemon = Daemon(config, tmp_path / "daemon.log")
+    daemons.append(daemon)
+    wait_until(daemon.started, timeout_s=60, what="the daemon to start")
+    wait_until(lambda: bool(fake_slack.calls("chat.postMessage")), timeout_s=60, what="an alert in Slack")
+    status, _ = daemon.stop()
+
+    assert status == 0, daemon.log.read_text()
+    assert len(daemon.runs("analyze")) >= 2  # the start-up run, then the crawl's wake-up
+    assert [e for e in daemon.events() if e["event"] == "model_loaded"]  # loaded before any job ran
+    assert "maximum number of running instances" not in daemon.log.read_text()
+    latencies = _alert_latencies_s(db)
+    assert latencies and max(latencies) < 30, latencies
+    print(f"stored -> Slack with hourly analysis and dispatch: max {max(latencies):.2f} s")
 
 
 @pytest.mark.slow  # the daemon as a subprocess, stopped, restarted and waited for

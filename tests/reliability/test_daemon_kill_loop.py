@@ -95,7 +95,7 @@ POST_DELAY_S = 0.5
 LONG_POST_DELAY_S = 0.2
 START_TIMEOUT_S = 90.0  # imports + model on a busy 2-core machine
 # How long after the phase was seen the kill may come (uniform from 0): inside the phase, at a random point.
-KILL_WINDOW_S = {"crawl": 1.5, "analysis": 0.3, "dispatch": 0.4}
+KILL_WINDOW_S = {"crawl": 1.5, "analysis": 0.05, "dispatch": 0.4}
 NEGATIVE_THRESHOLD = 0.7  # alerts.negative_threshold's default, which the config keeps
 
 
@@ -139,12 +139,15 @@ class KillLoop:
             flags.add("startup")
         if daemon.crawls():
             flags.add("crawl")
-        counts = self.probe.counts()
-        if counts.new > 0 and counts.analyzed > analyzed_before:
+        if self.mid_queue(analyzed_before):
             flags.add("analysis")  # its analysis loop ran this round and has batches left
         if self.slack.in_flight:
             flags.add("dispatch")  # a post or update Slack has stored but not answered
         return frozenset(flags)
+
+    def mid_queue(self, analyzed_before: int) -> bool:
+        counts = self.probe.counts()
+        return counts.new > 0 and counts.analyzed > analyzed_before
 
     def kill_round(self, target: str, *, group_kills: bool) -> Kill:
         """Start a daemon, wait for `target` to be under way, wait a random moment more, SIGKILL it."""
@@ -174,6 +177,9 @@ class KillLoop:
                 at_kill = analyzed_before + BATCH_SIZE * self.rng.randint((batches + 1) // 2, batches)
                 _wait_quietly(lambda: self.probe.counts().analyzed > analyzed_before, daemon, timeout_s=90.0)
                 _wait_quietly(lambda: self.probe.counts().analyzed >= at_kill, daemon, timeout_s=3.0)
+                # The daemon analyzes as soon as a crawl stores (no interval to wait for), so it keeps pace
+                # with the crawl's pages: catch it with mentions still queued, between its batches.
+                _wait_quietly(lambda: self.mid_queue(analyzed_before), daemon, timeout_s=30.0)
             else:
                 # The phase normally starts within seconds (a crawl: when its job is due, up to a
                 # minute); if it never does, the kill still lands, and `landed` says where.

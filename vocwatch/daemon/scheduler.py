@@ -85,6 +85,34 @@ class _Runtime:
 
     app: App
     stopping: threading.Event = field(default_factory=threading.Event)
+    scheduler: BackgroundScheduler | None = None
+    running: set[str] = field(default_factory=set)  # jobs running now (by id)
+    woken: set[str] = field(default_factory=set)  # jobs asked to run again as soon as they finish
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def wake(self, job_id: str) -> None:
+        """Run `job_id` now instead of at its next interval: new mentions go on to analysis, new alerts
+        to Slack, within seconds. A job that is running now runs once more when it finishes (asking
+        APScheduler to start a second instance would only log "skipped: maximum number of running
+        instances")."""
+        with self.lock:
+            if job_id in self.running:
+                self.woken.add(job_id)
+                return
+        if self.scheduler is not None and self.scheduler.get_job(job_id) is not None:
+            self.scheduler.modify_job(job_id, next_run_time=datetime.now(UTC))
+
+    def started(self, job_id: str) -> None:
+        with self.lock:
+            self.running.add(job_id)
+
+    def finished(self, job_id: str) -> None:
+        with self.lock:
+            self.running.discard(job_id)
+            again = job_id in self.woken
+            self.woken.discard(job_id)
+        if again and not self.stopping.is_set():
+            self.wake(job_id)
 
 
 _runtime: _Runtime | None = None
@@ -136,6 +164,7 @@ def crawl_job(source: str) -> None:
             # The crawl process ends its stderr with one summary line; warnings before it are noise here.
             last = (outcome.stderr_tail.strip().splitlines() or ["no output"])[-1]
             raise VocwatchError(f"crawl of {source} exited {outcome.returncode}: {last}")
+        _current().wake("analyze")  # what it stored is analyzed now, not at the next interval
         return {"returncode": outcome.returncode}
 
     _logged(f"crawl:{source}", run)
@@ -156,6 +185,7 @@ def analyze_job() -> None:
             if count == 0:
                 break
             analyzed, batches = analyzed + count, batches + 1
+            _current().wake("dispatch")  # its alerts go out now, not at the next interval
         return {"analyzed": analyzed, "batches": batches}
 
     _logged("analyze", run)
@@ -218,8 +248,10 @@ def _logged(name: str, run: Callable[[App], Mapping[str, int]]) -> None:
     APScheduler (it would log a second, unstructured traceback and change nothing: the next run retries)."""
     started = time.monotonic()
     record: dict[str, Any] = {"event": "job_run", "job": name}
+    runtime = _current()
+    runtime.started(name)
     try:
-        counts = run(_current().app)
+        counts = run(runtime.app)
     except Exception as exc:
         # One line, without the SQL and customer-text parameters SQLAlchemy puts in an error's text.
         record.update(outcome="error", error=storage.engine.describe_error(exc)[:500])
@@ -227,6 +259,8 @@ def _logged(name: str, run: Callable[[App], Mapping[str, int]]) -> None:
     else:
         record.update(outcome="ok", counts=dict(counts))
         level = logging.INFO
+    finally:
+        runtime.finished(name)
     record["duration_s"] = round(time.monotonic() - started, 3)
     record["at"] = _now_iso()
     logger.log(level, json.dumps(record, sort_keys=True))
@@ -291,6 +325,15 @@ def may_dispatch(app: App) -> bool:
         reason = f"{type(err).__name__}: {err}"[:300]
         logger.warning(json.dumps({"event": "slack_check_failed", "error": reason, "at": _now_iso()}))
     return True
+
+
+def _load_model(app: App) -> None:
+    """Load the model before any job runs: the first analysis would otherwise hold its job for the
+    load (seconds to a minute), and every wake-up meanwhile would find it still running."""
+    started = time.monotonic()
+    _ = app.analyzer
+    record = {"event": "model_loaded", "duration_s": round(time.monotonic() - started, 3), "at": _now_iso()}
+    logger.info(json.dumps(record, sort_keys=True))
 
 
 def make_scheduler(app: App) -> BackgroundScheduler:
@@ -387,7 +430,10 @@ def run_daemon(app: App, *, install_signal_handlers: bool = True, stop: threadin
         specs = desired_jobs(app.settings)
         if any(spec.id == "dispatch" for spec in specs) and not may_dispatch(app):
             specs = [spec for spec in specs if spec.id != "dispatch"]  # the alerts wait in the outbox
+        if any(spec.id == "analyze" for spec in specs):
+            _load_model(app)
         scheduler.start(paused=True)  # loads the stored jobs without running any of them yet
+        runtime.scheduler = scheduler
         synced = sync_jobs(
             scheduler,
             specs,
