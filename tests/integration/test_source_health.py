@@ -78,7 +78,7 @@ def test_dark_source_alerts_once_and_recovery_once(sessions: sessionmaker[Sessio
     [dark] = health_alerts(sessions)
     assert dark.channel == "#ops"
     assert dark.dedup_key.endswith(":1:dark")
-    assert dark.text.startswith("Source dark: forum")
+    assert dark.text.startswith("Source dark: `forum`")
 
     # Still dark, and then merely degraded (one good run, but a high error rate): nothing more.
     assert check_source_health(sessions, channel="#ops", now=now + timedelta(minutes=5)).alerted == 0
@@ -95,7 +95,7 @@ def test_dark_source_alerts_once_and_recovery_once(sessions: sessionmaker[Sessio
     assert check_source_health(sessions, channel="#ops", now=now + timedelta(minutes=5)).recovered == 0
     alerts = health_alerts(sessions)
     assert [a.dedup_key.split(":", 2)[2] for a in alerts] == ["1:dark", "2:ok"]
-    assert alerts[1].text.startswith("Source recovered: forum")
+    assert alerts[1].text.startswith("Source recovered: `forum`")
 
     # A later outage is a new episode with its own alert.
     now = forum.add(CrawlRunStatus.FAILED, count=3)
