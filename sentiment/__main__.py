@@ -177,7 +177,7 @@ def _ngrams(args: argparse.Namespace, command: str) -> int:
     model_dir = args.model_dir or prepare_default_model(args.models_dir)
     model = train_char_ngrams(args.data_dir, model_dir, args.heads, command=command)
     training = model.metadata["training"]
-    summary = {"version": model.version, "weight": model.weight, "c": training["c"]}
+    summary = {"version": model.version, "weight": model.weight, "temperature": model.temperature}
     print(json.dumps(summary | {"selection_accuracy": training["selection_accuracy"]}, indent=2))
     print(f"wrote {args.heads / NGRAMS_DIR} in {training['seconds']:.0f}s", file=sys.stderr)
     return 0

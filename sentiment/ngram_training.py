@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from sentiment.analyzer import load_analyzer
+from sentiment.calibration import expected_calibration_error, fit_temperature
 from sentiment.evaluation import LABELS
 from sentiment.ngrams import NGRAMS_DIR, CharNgramModel, fit_char_ngrams, fit_weight, pool
 from sentiment.training import CHINESE_SETS, DEFAULT_TRAIN_LIMITS, LabelledSet, select_sets
@@ -42,13 +43,17 @@ def train_char_ngrams(
         [[a.p_negative, a.p_neutral, a.p_positive] for a in analyzer.analyze(texts)], dtype=np.float32
     )
     log_odds = model.log_odds(texts)
-    weight = fit_weight(head, log_odds, [r.label for r in slice_rows], LABELS)
-    model = model.with_weight(round(weight, 4))
+    targets = [r.label for r in slice_rows]
+    weight = round(fit_weight(head, log_odds, targets, LABELS), 4)
+    pooled = np.log(pool(head, log_odds, weight, LABELS))
+    gold = np.array([LABELS.index(label) for label in targets], dtype=np.int64)
+    temperature = round(fit_temperature(pooled, gold), 4)
+    model = model.with_weight(weight).with_temperature(temperature)
     record = {
         **model.metadata["training"],
-        "selection": "train rows with sha1(id) % 20 == 0 (never fitted on): stacking weight by NLL",
+        "selection": "train rows with sha1(id) % 20 == 0 (never fitted on): weight, then temperature, by NLL",
         "stacked_on": analyzer.sentiment.version,
-        "selection_accuracy": _slice_accuracy(sets, head, log_odds, model.weight),
+        "selection_accuracy": _slice_figures(sets, head, log_odds, model),
         "seconds": round(time.monotonic() - started, 1),
         "fit_seconds": round(fitted_s, 1),
         "command": command,
@@ -58,27 +63,39 @@ def train_char_ngrams(
     return model
 
 
-def _slice_accuracy(
-    sets: Sequence[LabelledSet], head: np.ndarray[Any, Any], log_odds: np.ndarray[Any, Any], weight: float
+def _slice_figures(
+    sets: Sequence[LabelledSet],
+    head: np.ndarray[Any, Any],
+    log_odds: np.ndarray[Any, Any],
+    model: CharNgramModel,
 ) -> dict[str, dict[str, float]]:
-    """Per set: accuracy (%) on its selection slice of the head, the n-grams alone, and the two stacked."""
+    """Per set, on its selection slice: accuracy (%) of the head, the n-grams alone and the two stacked,
+    and the top-label ECE of the head and of the stack."""
     out: dict[str, dict[str, float]] = {}
     start = 0
     for s in sets:
         end = start + len(s.selection)
         gold = np.array([str(r.label) for r in s.selection])
-        stacked = pool(head[start:end], log_odds[start:end], weight, LABELS)
+        alone = head[start:end]
+        stacked = pool(alone, log_odds[start:end], model.weight, LABELS, temperature=model.temperature)
         ngram = np.where(
             log_odds[start:end] > 0, SentimentLabel.POSITIVE.value, SentimentLabel.NEGATIVE.value
         )
         out[s.name] = {
             "rows": len(gold),
-            "head": _pct(np.array(LABELS)[head[start:end].argmax(axis=1)] == gold),
+            "head": _pct(np.array(LABELS)[alone.argmax(axis=1)] == gold),
             "ngrams": _pct(ngram == gold),
             "stacked": _pct(np.array(LABELS)[stacked.argmax(axis=1)] == gold),
+            "ece_head": _ece(alone, gold),
+            "ece_stacked": _ece(stacked, gold),
         }
         start = end
     return out
+
+
+def _ece(probabilities: np.ndarray[Any, Any], gold: np.ndarray[Any, Any]) -> float:
+    correct = np.array(LABELS)[probabilities.argmax(axis=1)] == gold
+    return round(expected_calibration_error(probabilities.max(axis=1), correct), 4)
 
 
 def _pct(hits: np.ndarray[Any, Any]) -> float:

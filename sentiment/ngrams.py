@@ -13,7 +13,9 @@ n-gram model learned from binary sets and never saw a neutral text:
     log p(c | x) = log p_head(c | x) + weight * s(x) * v_c + const,   v = (-1/2, 0, +1/2) for (neg, neu, pos)
 
 where s(x) = log p_ngram(positive | x) / p_ngram(negative | x). `weight` is fitted by negative
-log-likelihood on the selection slice (train rows neither model was fitted on), never on dev. Texts in
+log-likelihood on the selection slice (train rows neither model was fitted on), never on dev; then a
+`temperature` divides the pooled log-probabilities, fitted the same way, so the stacked probabilities stay
+calibrated (it never changes which label wins). Texts in
 another language keep the head's probabilities unchanged.
 
 Inference is plain Python and numpy over the stored vocabulary (about 200k n-grams); scikit-learn, from the
@@ -37,7 +39,7 @@ import numpy as np
 from numpy.typing import NDArray
 from safetensors.numpy import load_file, save_file
 
-from sentiment.calibration import golden_section_minimum
+from sentiment.calibration import golden_section_minimum, softmax
 from sentiment.errors import ModelFormatError, ModelNotFoundError
 from sentiment.language import detect_language
 from sentiment.types import SentimentLabel
@@ -76,6 +78,7 @@ class CharNgramModel:
     coef: NDArray[np.float32]
     intercept: float
     weight: float = 0.0
+    temperature: float = 1.0
     language: str = "zh"
     ngram_range: tuple[int, int] = DEFAULT_NGRAM_RANGE
     metadata: Mapping[str, Any] = field(default_factory=dict)
@@ -85,12 +88,17 @@ class CharNgramModel:
             raise ModelFormatError("n-gram vocabulary, idf and coefficients differ in length")
         if not (math.isfinite(self.weight) and self.weight >= 0):
             raise ModelFormatError(f"n-gram stacking weight must be a number >= 0, got {self.weight}")
+        if not (math.isfinite(self.temperature) and self.temperature > 0):
+            raise ModelFormatError(f"n-gram temperature must be a positive number, got {self.temperature}")
 
     @property
     def version(self) -> str:
         """`ngrams-<language>.<hash>` of everything that changes a score."""
         digest = hashlib.sha256()
-        digest.update(json.dumps([self.language, self.ngram_range, self.intercept, self.weight]).encode())
+        stacking: list[Any] = [self.language, self.ngram_range, self.intercept, self.weight]
+        if self.temperature != 1.0:  # an untempered model keeps the version it had before temperatures
+            stacking.append(self.temperature)
+        digest.update(json.dumps(stacking).encode())
         digest.update("\n".join(_ordered(self.vocabulary)).encode("utf-8"))
         for array in (self.idf, self.coef):
             digest.update(np.ascontiguousarray(array, dtype=np.float32).tobytes())
@@ -134,11 +142,15 @@ class CharNgramModel:
             self.log_odds([t for t, c in zip(texts, covered, strict=True) if c]),
             self.weight,
             labels,
+            temperature=self.temperature,
         )
         return out
 
     def with_weight(self, weight: float) -> CharNgramModel:
         return replace(self, weight=weight)
+
+    def with_temperature(self, temperature: float) -> CharNgramModel:
+        return replace(self, temperature=temperature)
 
     def with_metadata(self, **metadata: Any) -> CharNgramModel:
         return replace(self, metadata={**self.metadata, **metadata})
@@ -171,6 +183,7 @@ class CharNgramModel:
             "features": "tf-idf: 1 + log(tf), smooth idf, L2-normalised rows",
             "intercept": stored.intercept,
             "weight": stored.weight,
+            "temperature": stored.temperature,
             **stored.metadata,
         }
         (directory / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", "utf-8")
@@ -195,6 +208,7 @@ class CharNgramModel:
                 coef=tensors["coef"].astype(np.float32),
                 intercept=float(meta["intercept"]),
                 weight=float(meta["weight"]),
+                temperature=float(meta.get("temperature", 1.0)),
                 language=str(meta["language"]),
                 ngram_range=(int(meta["ngram_range"][0]), int(meta["ngram_range"][1])),
                 metadata={k: v for k, v in meta.items() if k not in _RESERVED_META},
@@ -210,21 +224,24 @@ class CharNgramModel:
 
 _RESERVED_META = frozenset(
     {"format", "format_version", "version", "language", "ngram_range", "features", "intercept", "weight"}
+    | {"temperature"}
 )
 
 
 def pool(
-    probabilities: NDArray[np.float32], log_odds: NDArray[np.float64], weight: float, labels: Sequence[str]
+    probabilities: NDArray[np.float32],
+    log_odds: NDArray[np.float64],
+    weight: float,
+    labels: Sequence[str],
+    *,
+    temperature: float = 1.0,
 ) -> NDArray[np.float32]:
-    """The log-linear pool of the module docstring, row by row."""
+    """The log-linear pool of the module docstring, row by row, divided by `temperature`."""
     direction = np.array([_DIRECTION.get(SentimentLabel(label), 0.0) for label in labels])
     z = np.log(np.clip(probabilities.astype(np.float64), 1e-12, None)) + weight * np.outer(
         log_odds, direction
     )
-    z -= z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    out: NDArray[np.float32] = (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
-    return out
+    return softmax(z.astype(np.float32), temperature)
 
 
 def fit_weight(

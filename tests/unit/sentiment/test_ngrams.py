@@ -125,3 +125,26 @@ def test_load_refuses_a_hand_edited_file_and_a_missing_one(model: CharNgramModel
         CharNgramModel.load(tmp_path)
     with pytest.raises(ModelNotFoundError):
         CharNgramModel.load(tmp_path / "missing")
+
+
+def test_a_temperature_flattens_the_stack_without_changing_its_answer(model: CharNgramModel) -> None:
+    unsure = np.array([[0.3, 0.4, 0.3]] * 2, dtype=np.float32)
+    texts = ["味道很棒，推荐", "物流太差了，很失望"]
+    sharp = model.with_weight(1.0).stack(unsure, texts, LABELS)
+
+    flat = model.with_weight(1.0).with_temperature(2.0).stack(unsure, texts, LABELS)
+
+    assert (flat.argmax(axis=1) == sharp.argmax(axis=1)).all()
+    assert (flat.max(axis=1) < sharp.max(axis=1)).all()
+    with pytest.raises(ModelFormatError, match="temperature"):
+        model.with_temperature(0.0)
+
+
+def test_the_temperature_is_saved_and_part_of_the_version(model: CharNgramModel, tmp_path: Path) -> None:
+    tempered = model.with_weight(0.5).with_temperature(1.25)
+    tempered.save(tmp_path)
+
+    loaded = CharNgramModel.load(tmp_path)
+
+    assert loaded.temperature == 1.25
+    assert loaded.version != model.with_weight(0.5).rounded().version
