@@ -24,6 +24,7 @@ from scrapy.http import Response
 
 from crawlers.errors import FeedError
 from crawlers.items import MentionItem
+from crawlers.parsing.dates import parse_date
 from crawlers.parsing.encoding import detect_encoding
 from crawlers.parsing.links import join_url
 from crawlers.parsing.text import clean_text, normalise_whitespace
@@ -139,11 +140,20 @@ def _author(entry: Mapping[str, Any]) -> str | None:
 
 
 def _published_at(entry: Mapping[str, Any]) -> datetime | None:
-    """feedparser normalises every date it understands to a UTC struct_time; unknown formats give None."""
-    for field in ("published_parsed", "updated_parsed", "created_parsed"):
-        value: time.struct_time | None = _own(entry, field)
+    """When the entry was published, in UTC, or None when the feed says nothing readable.
+
+    feedparser normalises the dates it understands to a UTC struct_time; for the others (an RFC 822 date
+    with Portuguese day and month names, "Seg, 24 Set 2018 19:42:40 -0300") the printed value is read by
+    `parsing.dates`: a backlog stored without dates would all count as "now" (a false spike, a swollen
+    digest, and a lookback that cannot drop old items).
+    """
+    for field in ("published", "updated", "created"):
+        value: time.struct_time | None = _own(entry, f"{field}_parsed")
         if value is not None:
             return datetime.fromtimestamp(calendar.timegm(value), UTC)
+        printed = _own(entry, field)
+        if isinstance(printed, str) and (when := parse_date(printed, now=datetime.now(UTC), tz=UTC)):
+            return when
     return None
 
 

@@ -110,3 +110,19 @@ def test_author_keeps_the_name_and_drops_the_address(author: str, name: str | No
     ).encode()
     item = read_feed(Response("https://a.example/feed", body=body), source="s").items[0]
     assert item.author == name
+
+
+def test_a_date_feedparser_cannot_read_is_read_by_the_date_parser() -> None:
+    # A Portuguese RFC 822 date: feedparser leaves published_parsed empty, the item must keep its date.
+    body = b"""<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Loja</title>
+      <item><guid>a</guid><title>Atraso</title><description>A encomenda chegou tarde.</description>
+        <pubDate>Seg, 24 Set 2018 19:42:40 -0300</pubDate></item>
+      <item><guid>b</guid><title>Sem data</title><description>Nenhuma data aqui.</description></item>
+    </channel></rss>"""
+    response = Response("https://loja.example/feed.xml", body=body)
+
+    dated, undated = read_feed(response, source="s").items
+
+    assert dated.published_at is not None
+    assert dated.published_at.isoformat() == "2018-09-24T22:42:40+00:00"
+    assert undated.published_at is None
