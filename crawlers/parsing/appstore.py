@@ -1,10 +1,10 @@
 """Apple App Store customer-reviews feed (the legacy iTunes RSS, JSON flavour) → MentionItems (pure).
 
 `/{country}/rss/customerreviews/page={n}/id={app_id}/sortby=mostrecent/json` answers `{feed: {entry, link}}`
-with every value wrapped as `{"label": …}`. The rating is a string "1"–"5" (normalised to stars/5); the app
-version is kept in `raw`. Oddities handled: a feed with one review has `entry` as an object, not a list; old
-feeds start with an entry for the app itself, which has no rating and is skipped; many captures carry no
-per-entry date (`updated` is read when present).
+with every value wrapped as `{"label": …}`. The rating is a string "1"–"5" (normalised to 0..1 like every
+kind: 1 star 0, 5 stars 1); the app version is kept in `raw`. Oddities handled: a feed with one review has
+`entry` as an object, not a list; old feeds start with an entry for the app itself, which has no rating and
+is skipped; many captures carry no per-entry date (`updated` is read when present).
 
 Apple serves at most 10 pages of 50 reviews. The feed's `next` link points at the XML flavour, so the next
 page is the current URL with `page=` incremented, up to the `last` page. A full 10th page means the feed
@@ -31,6 +31,7 @@ from crawlers.parsing.jsonapi import (
     raw_json,
     read_json,
 )
+from crawlers.parsing.ratings import RatingScale, normalise_rating
 from crawlers.parsing.text import normalise_whitespace
 
 __all__ = ["FEED_PAGE_CAP", "FEED_PAGE_SIZE", "feed_url", "parse_appstore", "read_appstore"]
@@ -76,7 +77,7 @@ def _review(entry: Mapping[str, Any], *, source: str) -> MentionItem:
         title=normalise_whitespace(_label(entry.get("title")) or "") or None,
         author=_label(as_mapping(entry.get("author")).get("name")),
         published_at=iso_to_utc(_label(entry.get("updated"))),
-        rating=stars / 5 if stars is not None and 1 <= stars <= 5 else None,
+        rating=normalise_rating(stars, RatingScale(best=5, worst=1)),
         likes=as_count(_label(entry.get("im:voteSum"))),
     )
 

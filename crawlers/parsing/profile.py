@@ -34,6 +34,7 @@ from crawlers.items import MentionItem
 from crawlers.parsing.dates import DEFAULT_TIMEZONE, parse_date, parse_timezone
 from crawlers.parsing.encoding import detect_encoding
 from crawlers.parsing.links import join_url, link_of
+from crawlers.parsing.ratings import RatingScale, normalise_rating
 from crawlers.parsing.text import html_to_text, normalise_whitespace
 
 __all__ = ["ProfilePage", "ProfileRules", "decode_page", "parse_profile", "read_profile"]
@@ -208,10 +209,7 @@ def _rating(value: str | None, rules: ProfileRules) -> float | None:
     match = _NUMBER.search(value or "")
     if match is None:
         return None
-    number = float(match.group())
-    if not rules.worst_rating <= number <= rules.best_rating:
-        return None
-    return round((number - rules.worst_rating) / (rules.best_rating - rules.worst_rating), 6)
+    return normalise_rating(match.group(), RatingScale(best=rules.best_rating, worst=rules.worst_rating))
 
 
 def _item_hash(url: str, author: str | None, date: str | None, text: str) -> str:

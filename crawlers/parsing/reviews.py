@@ -32,6 +32,7 @@ from crawlers.items import MentionItem
 from crawlers.parsing.dates import parse_date
 from crawlers.parsing.links import join_url, link_of
 from crawlers.parsing.profile import decode_page
+from crawlers.parsing.ratings import RatingScale, normalise_rating
 from crawlers.parsing.text import clean_text
 
 __all__ = [
@@ -50,14 +51,6 @@ _SCHEMA_PREFIXES = ("https://schema.org/", "http://schema.org/")
 _HTML_TAG = re.compile(r"<[a-zA-Z/][^>]*>")
 _HTML_SPACE = re.compile(r"[ \t\n\r\f]+")
 _XML_INCOMPATIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # no XML text may hold these
-
-
-@attrs.frozen
-class RatingScale:
-    """schema.org's rating scale; the default when a page declares none is 1..5."""
-
-    best: float = 5.0
-    worst: float = 1.0
 
 
 @attrs.frozen
@@ -144,19 +137,6 @@ def _extract(text: str, url: str) -> dict[str, Any]:
     return data
 
 
-def normalise_rating(value: Any, scale: RatingScale) -> float | None:
-    """A rating on `scale` as 0..1; None when missing, not a number, or off the scale (a broken page
-    must not pass for a 0-star review)."""
-    try:
-        number = float(str(_first(value)).strip().replace(",", "."))
-    except (TypeError, ValueError):
-        return None
-    span = scale.best - scale.worst
-    if span <= 0 or not scale.worst <= number <= scale.best:
-        return None
-    return round((number - scale.worst) / span, 6)
-
-
 def _to_item(
     node: Mapping[str, Any],
     *,
@@ -173,7 +153,7 @@ def _to_item(
     rating_node = _first(node.get("reviewRating"))
     rating = None
     if isinstance(rating_node, Mapping):
-        rating = normalise_rating(rating_node.get("ratingValue"), _scale(rating_node, scale))
+        rating = normalise_rating(_first(rating_node.get("ratingValue")), _scale(rating_node, scale))
     title = clean_text(_string(node.get("name")), is_html=False) or None
     own_id = _string(node.get("@id"))
     external_id = (
@@ -215,7 +195,8 @@ def _aggregate(node: Mapping[str, Any], scale: RatingScale) -> AggregateRating:
             break
         except ValueError:
             continue
-    return AggregateRating(rating=normalise_rating(node.get("ratingValue"), scale), count=count, scale=scale)
+    rating = normalise_rating(_first(node.get("ratingValue")), scale)
+    return AggregateRating(rating=rating, count=count, scale=scale)
 
 
 def _scale(node: Mapping[str, Any], default: RatingScale) -> RatingScale:

@@ -1,4 +1,4 @@
-"""The App Store reviews-feed parser: labels unwrapped, rating stars/5, app entry skipped, the 10-page cap."""
+"""The App Store reviews-feed parser: labels unwrapped, rating 0..1, app entry skipped, the 10-page cap."""
 
 from __future__ import annotations
 

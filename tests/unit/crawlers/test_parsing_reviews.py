@@ -10,7 +10,8 @@ import attrs
 import pytest
 from scrapy.http import Response
 
-from crawlers.parsing.reviews import RatingScale, normalise_rating, read_reviews
+from crawlers.parsing.ratings import RatingScale, normalise_rating
+from crawlers.parsing.reviews import read_reviews
 from tests.support.pagecases import cases, load_case, to_jsonable
 
 SHARED_REVIEWS = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures" / "reviews"
@@ -79,7 +80,7 @@ def test_same_review_in_two_syntaxes_is_yielded_once() -> None:
     [
         ("4", RatingScale(), 0.75),
         (4.5, RatingScale(), 0.875),
-        ([{"@value": "8,5"}], RatingScale(best=10, worst=0), 0.85),
+        ("8,5", RatingScale(best=10, worst=0), 0.85),  # a decimal comma
         ("6", RatingScale(), None),  # off the scale
         ("five", RatingScale(), None),
         (None, RatingScale(), None),
