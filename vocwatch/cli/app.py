@@ -122,7 +122,7 @@ def crawl(
                     timeout_s=built.settings.crawl.timeout_s,
                 )
         if outcome.ok:
-            console.print(f"[green]✓[/green] {name}")
+            console.print(f"[green]✓[/green] {name}: {outcome.describe()}", markup=True, highlight=False)
         else:
             failed += 1
             console.print(

@@ -7,13 +7,15 @@ show a database password.
 
 from __future__ import annotations
 
+import json
 import secrets
 import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from crawlers.runspec import RunSpec
 from crawlers.scaleout import FRONTIER_SUFFIXES
@@ -36,13 +38,30 @@ __all__ = [
 
 @dataclass(frozen=True)
 class CrawlOutcome:
+    """How one crawl process ended; `summary` is the JSON line it prints last (status, stop reason, pages,
+    items seen / new / duplicate / failed), empty when it printed none (it could not start)."""
+
     source: str
     returncode: int
     stderr_tail: str
+    summary: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return self.returncode == 0
+
+    @property
+    def items_new(self) -> int:
+        return int(self.summary.get("items_new") or 0)
+
+    def describe(self) -> str:
+        """ "12 new of 30 seen, 2 pages (completed)": what the crawl did, in a few words."""
+        if not self.summary:
+            return "no summary"
+        counts = f"{self.items_new} new of {self.summary.get('items_seen', 0)} seen"
+        failed = int(self.summary.get("items_failed") or 0)
+        extra = f", {failed} unreadable" if failed else ""
+        return f"{counts}{extra}, {self.summary.get('pages', 0)} page(s) ({self.summary.get('stop_reason')})"
 
 
 def make_runspec(
@@ -136,7 +155,7 @@ def run_crawl(spec: RunSpec, *, timeout_s: float) -> CrawlOutcome:
         with _running_lock:
             _running.add(process)
         try:
-            _, stderr = process.communicate(spec.model_dump_json(), timeout=timeout_s)
+            stdout, stderr = process.communicate(spec.model_dump_json(), timeout=timeout_s)
         except subprocess.TimeoutExpired as exc:
             process.kill()
             process.communicate()
@@ -151,7 +170,19 @@ def run_crawl(spec: RunSpec, *, timeout_s: float) -> CrawlOutcome:
             with _running_lock:
                 _running.discard(process)
     tail = "\n".join(stderr.strip().splitlines()[-5:])
-    return CrawlOutcome(source=spec.source_name, returncode=process.returncode, stderr_tail=tail)
+    return CrawlOutcome(
+        source=spec.source_name, returncode=process.returncode, stderr_tail=tail, summary=_summary(stdout)
+    )
+
+
+def _summary(stdout: str) -> dict[str, Any]:
+    """The crawl process's last stdout line, a JSON object (crawlers.launch); {} when there is none."""
+    lines = stdout.strip().splitlines()
+    try:
+        summary = json.loads(lines[-1]) if lines else {}
+    except ValueError:
+        return {}
+    return summary if isinstance(summary, dict) else {}
 
 
 def run_crawl_worker(settings: Settings, name: str, source: SourceSettings) -> CrawlOutcome:

@@ -164,8 +164,9 @@ def crawl_job(source: str) -> None:
             # The crawl process ends its stderr with one summary line; warnings before it are noise here.
             last = (outcome.stderr_tail.strip().splitlines() or ["no output"])[-1]
             raise VocwatchError(f"crawl of {source} exited {outcome.returncode}: {last}")
-        _current().wake("analyze")  # what it stored is analyzed now, not at the next interval
-        return {"returncode": outcome.returncode}
+        if outcome.items_new:
+            _current().wake("analyze")  # what it stored is analyzed now, not at the next interval
+        return {"returncode": outcome.returncode, "items_new": outcome.items_new}
 
     _logged(f"crawl:{source}", run)
 
