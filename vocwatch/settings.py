@@ -253,6 +253,9 @@ class SourceSettings(_Section):
     touchpoint: str | None = None
     """The touchpoint of this source's mentions unless a topic rule or a CX correction says otherwise."""
     every_minutes: int = Field(30, ge=1)
+    lookback_days: int | None = Field(None, ge=1)
+    """How far back this source's first crawl goes; empty means `crawl.lookback_days` (a review site
+    whose complaints from last year still matter needs more than a news search)."""
     enabled: bool = True
     params: dict[str, Any] = {}
     """Options of this kind of source (e.g. an instance URL, an app id); checked by the kind's own model."""

@@ -58,7 +58,8 @@ class CrawlOutcome:
         """ "12 new of 30 seen, 2 pages (completed)": what the crawl did, in a few words."""
         if not self.summary:
             return "no summary"
-        counts = f"{self.items_new} new of {self.summary.get('items_seen', 0)} seen"
+        known = int(self.summary.get("items_duplicate") or 0)
+        counts = f"{self.items_new} new of {self.summary.get('items_seen', 0)} seen ({known} known)"
         failed = int(self.summary.get("items_failed") or 0)
         extra = f", {failed} unreadable" if failed else ""
         return f"{counts}{extra}, {self.summary.get('pages', 0)} page(s) ({self.summary.get('stop_reason')})"
@@ -82,7 +83,7 @@ def make_runspec(
         database_url=settings.effective_database_url,
         user_agent=crawl.user_agent,
         obey_robots=crawl.obey_robots,
-        lookback_days=crawl.lookback_days,
+        lookback_days=source.lookback_days or crawl.lookback_days,
         max_pages=crawl.max_pages,
         concurrency_per_domain=crawl.concurrency_per_domain,
         download_delay_s=crawl.download_delay_s,

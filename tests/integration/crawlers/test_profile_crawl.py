@@ -118,14 +118,14 @@ def test_vocwatch_crawl_runs_a_profile_source_from_the_config(plain_site: LocalS
     assert crawl.returncode == 0, crawl.stdout + crawl.stderr
     with sqlite3.connect(tmp_path / "data" / "vocwatch.db") as db:
         rows = db.execute("SELECT external_id, author, text FROM mentions ORDER BY external_id").fetchall()
-        run = db.execute("SELECT items_new, items_seen, items_failed, pages FROM crawl_runs").fetchone()
+        run = db.execute(
+            "SELECT items_new, items_seen, items_duplicate, items_failed, pages FROM crawl_runs"
+        ).fetchone()
     # What the crawl did, in the command's words: the counts its crawl_runs row holds.
-    new, seen, failed, pages = run
+    new, seen, known, failed, pages = run
     assert (new, failed) == (len(rows), 1)  # one post of the page has no text
-    assert (
-        f"✓ acme-bbs: {new} new of {seen} seen, {failed} unreadable, {pages} page(s) (completed)"
-        in crawl.stdout
-    )
+    counts = f"{new} new of {seen} seen ({known} known), {failed} unreadable, {pages} page(s)"
+    assert f"✓ acme-bbs: {counts} (completed)" in crawl.stdout
     assert rows == [
         ("p1", "小王", "快递太慢了，等了５天！\n\n客服不回复。"),
         ("p2", "李娜", "镕铸外壳有裂纹"),

@@ -136,6 +136,18 @@ def test_make_runspec_hands_the_sources_secrets_to_the_crawl(tmp_path: Path) -> 
     assert "p-1" not in repr(spec)
 
 
+def test_a_source_may_look_further_back_than_the_crawl_default(tmp_path: Path) -> None:
+    sources = {
+        "reviews_site": SourceSettings(kind="rss", urls=["https://r.example/feed"], lookback_days=365),
+        "news": SourceSettings(kind="rss", urls=["https://n.example/feed"]),
+    }
+    settings = load_settings(None, data_dir=tmp_path, sources=sources, crawl={"lookback_days": 30})
+
+    specs = {name: make_runspec(settings, name, source) for name, source in settings.sources.items()}
+
+    assert (specs["reviews_site"].lookback_days, specs["news"].lookback_days) == (365, 30)
+
+
 def test_search_kinds_ask_their_apis_newest_first() -> None:
     [masto] = start_requests(
         make_spider("mastodon", query="acme", params={"instance_url": "https://m.example"})
