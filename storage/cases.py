@@ -313,13 +313,27 @@ def apply_action(
     return event
 
 
+_CLOSED = frozenset({CaseStatus.RESOLVED, CaseStatus.DISMISSED})
+_NEEDS_OPEN_CASE = frozenset({CaseEventKind.ACKNOWLEDGE, CaseEventKind.RESOLVE, CaseEventKind.DISMISS})
+"""A closed case keeps its outcome: acknowledging it would put it back in the active queue with its old
+resolution, resolving it again would overwrite how it ended. Notes, assignments and corrections stay
+possible; anything else needs a Reopen first (an event of its own in the history)."""
+
+
 def _apply(session: Session, case: Case, action: CaseAction, *, now: datetime) -> dict[str, Any]:
     """Change the case for one action; returns the event's detail (what the history and Slack show)."""
     kind = action.kind
+    closed = case.status in _CLOSED
+    if closed and kind in _NEEDS_OPEN_CASE:
+        raise CaseActionError(
+            f"case #{case.id} is {case.status} ({case.resolution}): reopen it first to {kind} it again"
+        )
     if kind == CaseEventKind.ACKNOWLEDGE:
         case.status = CaseStatus.ACKNOWLEDGED
         return {}
     if kind == CaseEventKind.REOPEN:
+        if not closed:
+            raise CaseActionError(f"case #{case.id} is {case.status}, not closed: nothing to reopen")
         case.status, case.resolution, case.closed_at = CaseStatus.OPEN, None, None
         return {}
     if kind == CaseEventKind.ASSIGN:

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage import cases, mentions, runs
-from storage.enums import CaseEventKind, CaseStatus, CrawlRunStatus, Severity
+from storage import cases, mentions, runs, users
+from storage.enums import CaseEventKind, CaseStatus, CrawlRunStatus, Severity, UserRole
+from storage.errors import CaseActionError
 from storage.models import Case, CaseEvent, CrawlRun
 from tests.support.storage_rows import T0, make_source, new_mention
 
@@ -76,3 +78,40 @@ def test_a_mention_gets_one_case(db_session: Session) -> None:
         (CaseEventKind.OPENED, {"reason": "negative", "severity": "warning"})
     ]
     assert db_session.scalar(select(func.count()).select_from(CaseEvent)) == 1
+
+
+def test_a_closed_case_keeps_its_outcome_until_it_is_reopened(db_session: Session) -> None:
+    (mention_id,) = mentions.insert_new_mentions(
+        db_session, [new_mention(make_source(db_session), "x")]
+    ).new_ids
+    case_id = cases.open_case(
+        db_session, mention_id=mention_id, reason="negative", severity=Severity.WARNING, now=T0
+    )
+    agent = users.create_user(db_session, username="ana", password_hash="x", role=UserRole.AGENT, now=T0)
+    assert case_id is not None
+
+    def act(kind: CaseEventKind, **fields: object) -> None:
+        cases.apply_action(
+            db_session, case_id, cases.CaseAction(kind=kind, **fields), user_id=agent.id, now=T0
+        )  # type: ignore[arg-type]
+
+    act(CaseEventKind.RESOLVE, reason="fixed")
+    for kind, fields in (
+        (CaseEventKind.ACKNOWLEDGE, {}),
+        (CaseEventKind.RESOLVE, {"reason": "no_action_needed"}),
+    ):
+        with pytest.raises(CaseActionError, match="reopen it first"):
+            act(kind, **fields)
+    act(CaseEventKind.NOTE, note="called the customer back")  # still possible on a closed case
+    case = db_session.get_one(Case, case_id)
+    assert (case.status, case.resolution) == (CaseStatus.RESOLVED, "fixed")  # a crafted POST changed nothing
+
+    act(CaseEventKind.REOPEN)
+    act(CaseEventKind.ACKNOWLEDGE)
+    assert db_session.get_one(Case, case_id).status == CaseStatus.ACKNOWLEDGED
+    with pytest.raises(CaseActionError, match="nothing to reopen"):
+        act(CaseEventKind.REOPEN)
+    kinds = db_session.scalars(
+        select(CaseEvent.kind).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
+    )
+    assert list(kinds) == ["opened", "resolve", "note", "reopen", "acknowledge"]
