@@ -46,6 +46,7 @@ __all__ = [
     "build_spikes_blocks",
     "build_spikes_fallback",
     "case_url",
+    "readable_name",
 ]
 
 SECTION_TEXT_LIMIT = 3000  # Slack: section `text` at most 3000 characters
@@ -174,7 +175,7 @@ def build_mention_blocks(card: MentionMessage, *, quote_limit: int = QUOTE_LIMIT
     rest of the post pose as our own message.
     """
     quote_limit = min(quote_limit, SECTION_TEXT_LIMIT - 1)  # room for the ">" quote marker
-    heading = f"*{_heading(card)}* · {_short(card.source)}"
+    heading = f"*{_heading(card)}* · {_name(card.source)}"
     if card.title:
         heading += f"\n*{escape_and_truncate(_one_line(card.title), TITLE_LIMIT)}*"
     return _card_blocks(heading, card.quote, _facts(card), card.note, card.url, card.case_url, quote_limit)
@@ -189,10 +190,10 @@ def build_incident_blocks(card: IncidentMessage, *, quote_limit: int = QUOTE_LIM
         ("Reach", _human(card.reach), SHORT_LIMIT),
         ("Sentiment trend", _one_line(card.trend), SHORT_LIMIT),
         ("Severity", _one_line(card.severity), SHORT_LIMIT),
-        ("Touchpoint", _one_line(card.touchpoint) if card.touchpoint else _UNASSIGNED, SHORT_LIMIT),
+        ("Touchpoint", readable_name(card.touchpoint) if card.touchpoint else _UNASSIGNED, SHORT_LIMIT),
     ]
     if card.topics:
-        facts.append(("Topics", ", ".join(_one_line(topic) for topic in card.topics), TOPICS_LIMIT))
+        facts.append(("Topics", ", ".join(readable_name(topic) for topic in card.topics), TOPICS_LIMIT))
     if card.first_at and card.last_at:
         facts.append(("Seen", f"{card.first_at} → {card.last_at}", SHORT_LIMIT))
     return _card_blocks(heading, card.quote, facts, card.note, card.url, card.case_url, quote_limit)
@@ -259,7 +260,7 @@ def build_mention_fallback(card: MentionMessage, *, limit: int = FALLBACK_TEXT_L
 
     The link and the facts go first so that cutting a long quote never drops them.
     """
-    facts = f"{_heading(card)} on {_short(card.source)} · {_sentiment(card)} · {_touchpoint(card)}"
+    facts = f"{_heading(card)} on {_name(card.source)} · {_sentiment(card)} · {_touchpoint(card)}"
     if card.note:
         facts += " · " + escape_and_truncate(_one_line(card.note), NOTE_LIMIT)
     head = f"{facts} · {safe_link(card.url, 'link')}: " if is_linkable(card.url) else f"{facts}: "
@@ -279,10 +280,10 @@ def _facts(card: MentionMessage) -> list[tuple[str, str, int]]:
     """(name, raw value, limit) of each fact field; values are escaped when the field is built."""
     facts = [
         ("Sentiment", _sentiment_raw(card), SHORT_LIMIT),
-        ("Touchpoint", _one_line(card.touchpoint) if card.touchpoint else _UNASSIGNED, SHORT_LIMIT),
+        ("Touchpoint", readable_name(card.touchpoint) if card.touchpoint else _UNASSIGNED, SHORT_LIMIT),
     ]
     if card.topics:
-        facts.append(("Topics", ", ".join(_one_line(topic) for topic in card.topics), TOPICS_LIMIT))
+        facts.append(("Topics", ", ".join(readable_name(topic) for topic in card.topics), TOPICS_LIMIT))
     if card.author:
         facts.append(("Author", _one_line(card.author), SHORT_LIMIT))
     if (reach := _reach(card)) is not None:
@@ -329,7 +330,17 @@ def _sentiment(card: MentionMessage) -> str:
 
 
 def _touchpoint(card: MentionMessage) -> str:
-    return _short(card.touchpoint) if card.touchpoint else _UNASSIGNED
+    return _name(card.touchpoint) if card.touchpoint else _UNASSIGNED
+
+
+def readable_name(name: str) -> str:
+    """A name from the operator's config (a source, topic or touchpoint) as people read it: underscores
+    as spaces ("customer support"), where escaping would draw them as look-alike characters."""
+    return _one_line(name).replace("_", " ")
+
+
+def _name(value: str) -> str:
+    return escape_and_truncate(readable_name(value), SHORT_LIMIT)
 
 
 def _short(value: str) -> str:
@@ -454,7 +465,7 @@ def _usual(spike: SpikeMessage) -> str:
 def _spike_heading(spike: SpikeMessage) -> str:
     ratio = spike.observed / spike.expected if spike.expected > 0 else None
     growth = f" ({ratio:.1f}× usual)" if ratio is not None else ""
-    return f"Spike of negative mentions · {_short(spike.dimension)} {_short(spike.name)}{growth}"
+    return f"Spike of negative mentions · {_short(spike.dimension)} {_name(spike.name)}{growth}"
 
 
 def _share_change(spike: SpikeMessage) -> str:

@@ -447,11 +447,12 @@ def _parent_card(
 def incident_title(stats: IncidentStats, mention: models.Mention | None) -> str:
     """What the incident is about: its theme and touchpoint ("delivery at delivery" reads oddly, so a
     touchpoint named like the topic is said once), else the first mention's title."""
-    if stats.topic is not None:
-        where = stats.touchpoint if stats.touchpoint and stats.touchpoint != stats.topic else None
-        return f"{stats.topic} · {where}" if where else stats.topic
-    if stats.touchpoint:
-        return stats.touchpoint
+    topic = blocks.readable_name(stats.topic) if stats.topic else None
+    touchpoint = blocks.readable_name(stats.touchpoint) if stats.touchpoint else None
+    if topic is not None:
+        return f"{topic} · {touchpoint}" if touchpoint and touchpoint != topic else topic
+    if touchpoint:
+        return touchpoint
     return mention.title if mention is not None and mention.title else "negative mentions"
 
 

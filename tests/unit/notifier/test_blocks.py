@@ -183,3 +183,13 @@ def test_fallback_text_without_a_safe_url_has_no_link() -> None:
 
 def test_blocks_are_json_serialisable() -> None:
     json.dumps(build_mention_blocks(card(quote=LONG)))
+
+
+def test_config_names_read_as_words_not_look_alike_underscores() -> None:
+    named = card(source="acme_reddit", touchpoint="get_help", topics=("customer_support", "app_bugs"))
+
+    shown = " ".join(texts(build_mention_blocks(named))) + " " + build_mention_fallback(named)
+
+    for words in ("acme reddit", "get help", "customer support", "app bugs"):
+        assert words in shown
+    assert "\u02cd" not in shown and "_" not in shown
