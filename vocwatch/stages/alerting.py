@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import storage
 from notifier import blocks
-from notifier.budget import BudgetLimits, check_budget, held_back_note
+from notifier.budget import BudgetLimits, BudgetVerdict, check_budget, held_back_note
 from notifier.incidents import (
     GrowthState,
     IncidentCandidate,
@@ -297,11 +297,7 @@ def _alert_in_channel(
         _refresh_parent(session, row, stats, rules, now=now)
         return 2
 
-    pings_hour = storage.incidents.count_pings(session, channel=channel, since=now - timedelta(hours=1))
-    pings_day = storage.incidents.count_pings(session, channel=channel, since=now - timedelta(days=1))
-    verdict = check_budget(
-        severity.level, pings_last_hour=pings_hour, pings_last_day=pings_day, limits=rules.budget
-    )
+    verdict = channel_budget(session, channel=channel, severity=severity.level, limits=rules.budget, now=now)
     if not verdict.allowed:
         enqueue_card(status=AlertStatus.SUPPRESSED, reason=verdict.reason)
         return 1
@@ -336,6 +332,21 @@ def _alert_in_channel(
     if alert_id is not None:
         storage.incidents.mark_bundled(session, held, into_id=alert_id)
     return 1
+
+
+def channel_budget(
+    session: Session, *, channel: str, severity: Severity, limits: BudgetLimits, now: datetime
+) -> BudgetVerdict:
+    """May one more top-level message (a ping) go to `channel` now, counting what it was sent in the last
+    hour and day (`notifier.budget`)? Every ping decides here: incidents' parents and spike messages."""
+    return check_budget(
+        severity,
+        pings_last_hour=storage.incidents.count_pings(
+            session, channel=channel, since=now - timedelta(hours=1)
+        ),
+        pings_last_day=storage.incidents.count_pings(session, channel=channel, since=now - timedelta(days=1)),
+        limits=limits,
+    )
 
 
 def refresh_incidents(session: Session, rules: AlertRules, *, now: datetime) -> int:

@@ -16,19 +16,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
 import storage
 from notifier import blocks, spikes
-from notifier.budget import BudgetLimits, check_budget
+from notifier.budget import BudgetLimits
 from notifier.incidents import IncidentStats
 from storage import models
 from storage import spikes as spike_store
 from storage.enums import AlertKind, AlertStatus, Severity
-from vocwatch.stages.alerting import incident_title
+from vocwatch.stages.alerting import channel_budget, incident_title
 
 __all__ = ["SpikeTotals", "check_spikes"]
 
@@ -50,7 +50,8 @@ class SpikeTotals:
 
 @dataclass(frozen=True)
 class _Opened:
-    key: str
+    key: str  # `<scope>:<rule>`, the episode's key
+    scope: str
     count: int
     message: blocks.SpikeMessage
 
@@ -70,17 +71,14 @@ def check_spikes(
     opened: list[_Opened] = []
     seen: set[str] = set()
     with sessions.begin() as session:
-        incidents = {key: _link(row) for key, row in storage.incidents.open_incidents_by_key(session).items()}
         for rule in rules:
             edges = [now - rule.window * (rule.baseline_bins + 1 - i) for i in range(rule.baseline_bins + 2)]
             all_series = spike_store.count_negative_by_bin(session, edges=edges)
-            watched = spike_store.watched_since(
-                session, [f"{s.dimension}:{s.name}" for s in all_series], now=now
-            )
+            watched = spike_store.watched_since(session, [_scope(s) for s in all_series], now=now)
             for series in all_series:
-                key = f"{series.dimension}:{series.name}:{rule.name}"[:255]
+                key = f"{_scope(series)}:{rule.name}"[:255]
                 seen.add(key)
-                if now - watched[f"{series.dimension}:{series.name}"] < min_history:
+                if now - watched[_scope(series)] < min_history:
                     warming += 1
                     continue
                 counts = [spikes.BinCounts(negative=n, total=t) for n, t in series.bins]
@@ -111,9 +109,10 @@ def check_spikes(
                         examples=spike_store.list_negative_examples(
                             session, dimension=series.dimension, name=series.name, since=edges[-2], until=now
                         ),
-                        incident=incidents.get(f"{series.dimension}:{series.name}"),
                     )
-                    opened.append(_Opened(key=key, count=verdict.observed, message=message))
+                    opened.append(
+                        _Opened(key=key, scope=_scope(series), count=verdict.observed, message=message)
+                    )
                     logger.info("spike opened: %s (%s)", key, verdict.reason)
                 elif step is spikes.EpisodeStep.EXTEND and episode is not None:
                     spike_store.extend_episode(episode, now=now, count=verdict.observed)
@@ -139,6 +138,11 @@ def check_spikes(
     )
 
 
+def _scope(series: spike_store.BinnedCounts) -> str:
+    """`touchpoint:delivery`, `topic:billing`: what a spike is about (and an incident's theme key)."""
+    return f"{series.dimension}:{series.name}"
+
+
 def _link(incident: models.Incident) -> blocks.IncidentLink:
     return blocks.IncidentLink(
         id=incident.id,
@@ -160,12 +164,13 @@ def _alert(
         spike_store.open_episode(
             session, key=spike.key, now=now, alert_dedup_key=dedup_key, count=spike.count
         )
-    pings_hour = storage.incidents.count_pings(session, channel=channel, since=now - timedelta(hours=1))
-    pings_day = storage.incidents.count_pings(session, channel=channel, since=now - timedelta(days=1))
-    verdict = check_budget(
-        SPIKE_SEVERITY, pings_last_hour=pings_hour, pings_last_day=pings_day, limits=budget
-    )
-    messages = [spike.message for spike in opened]
+    verdict = channel_budget(session, channel=channel, severity=SPIKE_SEVERITY, limits=budget, now=now)
+    # Which open incident each spike belongs to: read only when a spike opened, not on every check.
+    incidents = storage.incidents.open_incidents_by_key(session)
+    messages = [
+        replace(spike.message, incident=_link(row) if (row := incidents.get(spike.scope)) else None)
+        for spike in opened
+    ]
     storage.alerts.enqueue_alert(
         session,
         kind=AlertKind.SPIKE,
