@@ -70,19 +70,20 @@ _CONTROLS = regex.compile(r"[\p{Cc}\p{Cf}\p{Cs}--[\n\t]]", regex.V1)
 # A `>` (or full-width `＞`) after nothing but spaces at the start of the text or of a line: a block quote.
 _QUOTE_START = regex.compile(r"(?<![^\n\u2028\u2029])([^\S\n\u2028\u2029]*)[>＞]")
 _QUOTE_LOOKALIKE = "\u02c3"  # ˃ MODIFIER LETTER RIGHT ARROWHEAD
+# Step 3, and what a code span needs: its closing backtick (either width) as a look-alike.
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_BACKTICKS = {"`": "\u02cb", "\uff40": "\u02cb"}  # ˋ MODIFIER LETTER GRAVE ACCENT
+_CODE = str.maketrans({**_ENTITIES, **_BACKTICKS})
 # Steps 2 and 3, one character at a time.
 _MRKDWN = str.maketrans(
     {
-        "&": "&amp;",
-        "<": "&lt;",
-        ">": "&gt;",
+        **_ENTITIES,
+        **_BACKTICKS,
         "*": "\u2217",  # ∗ ASTERISK OPERATOR
         "\uff0a": "\ufe61",  # ＊ -> ﹡ SMALL ASTERISK
         "_": "\u02cd",  # ˍ MODIFIER LETTER LOW MACRON
         "\uff3f": "\u2e0f",  # ＿ -> ⸏ PARAGRAPHOS
         "~": "\u223c",  # ∼ TILDE OPERATOR
-        "`": "\u02cb",  # ˋ MODIFIER LETTER GRAVE ACCENT
-        "\uff40": "\u02cb",  # ｀ -> ˋ
     }
 )
 
@@ -121,13 +122,8 @@ def code_span(name: str, limit: int) -> str:
     Nothing formats inside a code span; backticks (which would end it) become look-alikes, controls go,
     whitespace runs become one space, `&`, `<`, `>` become entities (Slack decodes them in code too).
     """
-    inner = (
-        _CONTROLS.sub("", _WHITESPACE.sub(" ", name))
-        .strip()
-        .replace("`", "\u02cb")
-        .replace("\uff40", "\u02cb")
-    )
-    escaped = _cut(inner, max(limit - 2, 1), ellipsis=ELLIPSIS, render=_entities)
+    inner = _CONTROLS.sub("", _WHITESPACE.sub(" ", name)).strip()
+    escaped = _cut(inner, max(limit - 2, 1), ellipsis=ELLIPSIS, render=_render_code)
     return f"`{escaped}`"
 
 
@@ -166,8 +162,8 @@ def _identity(text: str) -> str:
     return text
 
 
-def _entities(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def _render_code(text: str) -> str:
+    return text.translate(_CODE)
 
 
 def _prepare(text: str) -> str:
