@@ -63,6 +63,18 @@ misfire_grace_s = 60
     return path
 
 
+def add_feeds(config: Path, site: LocalSite, **feeds: tuple[str, str]) -> None:
+    """Append an RSS source per `name=(path on the local site, touchpoint)`, and crawl settings that
+    fetch at once and keep every item however old."""
+    tables = ["[crawl]\ndownload_delay_s = 0.0\nlookback_days = 36500\n"]
+    tables += [
+        f'[sources.{name}]\nkind = "rss"\nurls = ["{site.url(path)}"]\ntouchpoint = "{touchpoint}"\n'
+        for name, (path, touchpoint) in feeds.items()
+    ]
+    with config.open("a", encoding="utf-8") as toml:
+        toml.write("\n" + "\n".join(tables))
+
+
 class Daemon:
     """One `python -m vocwatch run` process with its stderr in a file (parsed for the JSON job lines)."""
 
@@ -306,19 +318,7 @@ def test_a_crawl_that_stores_mentions_gets_them_to_slack_without_waiting_for_int
         heads_dir=minilm_heads_dir,
         every_s=3600,
     )
-    with config.open("a", encoding="utf-8") as toml:
-        toml.write(
-            f"""
-[crawl]
-download_delay_s = 0.0
-lookback_days = 36500
-
-[sources.brand]
-kind = "rss"
-urls = ["{local_site.url("/pipeline/brand-feed.xml")}"]
-touchpoint = "support"
-"""
-        )
+    add_feeds(config, local_site, brand=("/pipeline/brand-feed.xml", "support"))
     daemon = Daemon(config, tmp_path / "daemon.log")
     daemons.append(daemon)
     wait_until(daemon.started, timeout_s=60, what="the daemon to start")
@@ -351,24 +351,12 @@ def test_daemon_crawls_each_source_and_alerts_ops_once_when_one_fails(
         model_dir=minilm_model_dir,
         heads_dir=minilm_heads_dir,
     )
-    with config.open("a", encoding="utf-8") as toml:
-        toml.write(
-            f"""
-[crawl]
-download_delay_s = 0.0
-lookback_days = 36500
-
-[sources.brand]
-kind = "rss"
-urls = ["{local_site.url("/pipeline/brand-feed.xml")}"]
-touchpoint = "support"
-
-[sources.broken]
-kind = "rss"
-urls = ["{local_site.url("/pipeline/missing.xml")}"]
-touchpoint = "product"
-"""
-        )
+    add_feeds(
+        config,
+        local_site,
+        brand=("/pipeline/brand-feed.xml", "support"),
+        broken=("/pipeline/missing.xml", "product"),
+    )
     daemon = Daemon(config, tmp_path / "daemon.log")
     daemons.append(daemon)
     wait_until(daemon.started, timeout_s=60, what="the daemon to start")

@@ -101,13 +101,17 @@ def quiet_baseline(sessions: sessionmaker[Session], end: datetime) -> None:
         add_mentions(sessions, end - timedelta(hours=hour, minutes=-30), negative=1, other=9)
 
 
+def burst_after_a_quiet_baseline(sessions: sessionmaker[Session], now: datetime) -> None:
+    """A quiet 12-hour baseline, then 15 negatives (and 5 others) in the hour before `now`: a spike."""
+    quiet_baseline(sessions, now - timedelta(hours=1))
+    add_mentions(sessions, now - timedelta(minutes=30), negative=15, other=5)
+
+
 def test_a_burst_sends_one_spike_alert_per_episode_and_a_later_burst_another(
     sessions: sessionmaker[Session],
 ) -> None:
     watched_since(sessions, NOW - timedelta(days=30))
-    start = NOW - timedelta(hours=1)
-    quiet_baseline(sessions, start)
-    add_mentions(sessions, NOW - timedelta(minutes=30), negative=15, other=5)
+    burst_after_a_quiet_baseline(sessions, NOW)
 
     first = check_spikes(sessions, rules=[HOUR_RULE], channel="#pr", now=NOW)
 
@@ -167,16 +171,14 @@ def test_a_fresh_install_judges_no_key_before_the_minimum_history(sessions: sess
     assert spike_alerts(sessions) == []
     # Three days later the keys have a history; a burst against a quiet baseline alerts.
     later = NOW + timedelta(days=3)
-    quiet_baseline(sessions, later - timedelta(hours=1))
-    add_mentions(sessions, later - timedelta(minutes=30), negative=15, other=5)
+    burst_after_a_quiet_baseline(sessions, later)
     assert check_spikes(sessions, rules=[HOUR_RULE], channel="#pr", now=later).opened == 2
     assert len(spike_alerts(sessions)) == 1
 
 
 def test_the_spike_message_is_a_ping_within_the_channel_budget(sessions: sessionmaker[Session]) -> None:
     watched_since(sessions, NOW - timedelta(days=30))
-    quiet_baseline(sessions, NOW - timedelta(hours=1))
-    add_mentions(sessions, NOW - timedelta(minutes=30), negative=15, other=5)
+    burst_after_a_quiet_baseline(sessions, NOW)
     with sessions.begin() as session:  # the channel already had its two pings this hour
         for n in range(2):
             storage.alerts.enqueue_alert(
@@ -205,8 +207,7 @@ def test_the_spike_message_is_a_ping_within_the_channel_budget(sessions: session
 
 def test_a_spike_names_the_open_incident_of_its_key(sessions: sessionmaker[Session]) -> None:
     watched_since(sessions, NOW - timedelta(days=30))
-    quiet_baseline(sessions, NOW - timedelta(hours=1))
-    add_mentions(sessions, NOW - timedelta(minutes=30), negative=15, other=5)
+    burst_after_a_quiet_baseline(sessions, NOW)
     with sessions.begin() as session:
         first_mention = session.scalars(select(models.Mention.id).order_by(models.Mention.id)).first()
         assert first_mention is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,6 +28,24 @@ class Clock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+class Crash(BaseException):
+    """Stands for the process dying: a BaseException, so no `except Exception` in the code catches it."""
+
+
+def crash_after(calls: int, clock: Callable[[], datetime]) -> Callable[[], datetime]:
+    """A clock that kills the 'process' on its `calls`-th reading (after the post, before recording it)."""
+    seen = 0
+
+    def read() -> datetime:
+        nonlocal seen
+        seen += 1
+        if seen >= calls:
+            raise Crash
+        return clock()
+
+    return read
 
 
 def add_mention(

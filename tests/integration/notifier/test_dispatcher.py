@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,6 +24,7 @@ from notifier.dispatcher import Dispatcher
 from storage import alerts as outbox
 from storage.enums import AlertKind, AlertStatus
 from storage.models import Alert
+from tests.support.alerting import Crash, crash_after
 from vocwatch.testing.fakeslack import FakeSlackServer
 
 HOSTILE = "<!channel> my parcel never came & <@U123> ignored me <http://evil.example|refund>"
@@ -40,10 +41,6 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)
-
-
-class Crash(BaseException):
-    """Stands for the process dying: a BaseException, so no `except Exception` in the code catches it."""
 
 
 @pytest.fixture
@@ -352,20 +349,6 @@ def test_invalid_blocks_twice_fails_with_slack_reason(
     assert alert.status == AlertStatus.FAILED
     assert alert.last_error is not None and alert.last_error.startswith("invalid_blocks: ")
     assert len(fake_slack.calls("chat.postMessage")) == 2
-
-
-def crash_after(calls: int, clock: Clock) -> Callable[[], datetime]:
-    """A clock that kills the 'process' on its `calls`-th reading (after the post, before recording it)."""
-    seen = 0
-
-    def read() -> datetime:
-        nonlocal seen
-        seen += 1
-        if seen >= calls:
-            raise Crash
-        return clock()
-
-    return read
 
 
 def test_alert_left_sending_whose_message_exists_is_reconciled_without_repost(

@@ -9,8 +9,6 @@ off, an unknown outcome becomes `ambiguous` with a review case instead of a seco
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
-from datetime import datetime
 
 import pytest
 from slack_sdk import WebClient
@@ -22,31 +20,13 @@ from notifier.dispatcher import Dispatcher
 from notifier.errors import MissingScopesError
 from storage.enums import AlertAction, AlertStatus, CaseEventKind, CaseStatus
 from storage.models import Alert, Case, CaseEvent
-from tests.support.alerting import Clock, alert
+from tests.support.alerting import Clock, Crash, alert, crash_after
 from vocwatch.stages import dispatch_alerts
 from vocwatch.stages.alerting import AlertRules
 from vocwatch.testing.fakeslack import DEFAULT_SCOPES, FakeSlackServer
 
 RULES = AlertRules(0.7, "#cx-alerts", review_base_url="https://vocwatch.example")
 READ_SCOPES = {"channels:history", "groups:history", "channels:read", "groups:read"}
-
-
-class Crash(BaseException):
-    """Stands for the process dying: a BaseException, so no `except Exception` in the code catches it."""
-
-
-def crash_after(calls: int, clock: Clock) -> Callable[[], datetime]:
-    """A clock that kills the 'process' on its `calls`-th reading (after the post, before recording it)."""
-    seen = 0
-
-    def read() -> datetime:
-        nonlocal seen
-        seen += 1
-        if seen >= calls:
-            raise Crash
-        return clock()
-
-    return read
 
 
 def alerts(sessions: sessionmaker[Session]) -> list[Alert]:
